@@ -1,0 +1,3 @@
+from atlasgen.cli import main
+
+main()

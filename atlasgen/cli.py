@@ -1,0 +1,97 @@
+"""The `atlasgen` command line: thin click commands; the work happens in lazily imported stage modules."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from atlasgen import __version__
+
+BACKENDS = click.Choice(["auto", "cpu", "gpu"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="atlasgen")
+@click.option("-v", "--verbose", is_flag=True, help="Log each stage and the layout backend choice.")
+def cli(verbose: bool) -> None:
+    """Chart the Hugging Face Hub as a Model Atlas: models as points, lineage as edges, a static tiled map."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+
+
+@cli.command()
+@click.argument("snapshot", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Directory for the site; replaced atomically at the end of a successful build.")
+@click.option("--format", "fmt", type=click.Choice(["hub-stats", "jsonl", "csv"]),
+              help="Snapshot format; default: from the file name (.parquet, .jsonl, .csv).")
+@click.option("--nodes", type=click.Path(path_type=Path, dir_okay=False),
+              help="Node CSV (id,author,downloads,likes,licence,pipeline_tag,library_name,created_at) "
+                   "for an edge CSV snapshot.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the layout; same seed, same map.")
+@click.option("--backend", type=BACKENDS, default="auto", show_default=True,
+              help="ForceAtlas2 backend: cpu (numba), gpu (cuGraph, needs the gpu extra), or auto.")
+@click.option("--max-iter", default=300, show_default=True, help="ForceAtlas2 iterations per component.")
+@click.option("--max-zoom", type=click.IntRange(0, 12), help="Deepest tile zoom; default: from point density.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
+def build(snapshot: Path | None, out: Path, fmt: str | None, nodes: Path | None, seed: int, backend: str,
+          max_iter: int, max_zoom: int | None, quiet: bool) -> None:  # fmt: skip
+    """Build a static atlas site from SNAPSHOT (default: the embedded sample of ~29k real Hub models).
+
+    Writes OUT/index.html, atlas.json, report.json, tiles/ and data/. Every input model ends up in the
+    atlas or in report.json with the reason it was dropped.
+    """
+    from atlasgen.pipeline import build_atlas, summary_lines
+
+    report = build_atlas(snapshot, out, fmt=fmt, nodes=nodes, seed=seed, backend=backend, max_iter=max_iter,
+                         max_zoom=max_zoom, progress=not quiet)  # fmt: skip
+    if not quiet:
+        for line in summary_lines(report):
+            click.echo(line)
+        click.echo(f"atlas written to {out} — preview with: atlasgen serve {out}")
+
+
+@cli.command()
+@click.option("--source", type=click.Choice(["hub-stats", "api"]), default="hub-stats", show_default=True,
+              help="hub-stats: download the hub-stats models parquet; api: page HfApi.list_models to JSON Lines.")
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Snapshot file to write (atomically), with OUT.manifest.json beside it.")
+@click.option("--limit", type=click.IntRange(1), help="api only: stop after this many models.")
+@click.option("--repo-id", default="cfahlgren1/hub-stats", show_default=True, help="hub-stats dataset repo.")
+@click.option("--filename", default="models.parquet", show_default=True, help="hub-stats file in that repo.")
+@click.option("--revision", default="main", show_default=True, help="hub-stats dataset revision.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def fetch(source: str, out: Path, limit: int | None, repo_id: str, filename: str, revision: str,
+          quiet: bool) -> None:  # fmt: skip
+    """Snapshot the Hub's model metadata with huggingface_hub.
+
+    Reads HF_TOKEN (optional) and HF_ENDPOINT (a mirror or test server) from the environment.
+    """
+    from atlasgen.fetch import fetch_snapshot
+
+    manifest = fetch_snapshot(source=source, out=out, limit=limit, repo_id=repo_id, filename=filename,
+                              revision=revision, progress=not quiet)  # fmt: skip
+    click.echo(f"{manifest['rows']:,} models written to {out}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port (0 picks a free one).")
+def serve(directory: Path, host: str, port: int) -> None:
+    """Preview a built atlas in DIRECTORY at http://HOST:PORT/ (Ctrl-C stops)."""
+    from atlasgen.serve import make_server
+
+    server = make_server(directory, host, port)
+    click.echo(f"serving {directory} at http://{host}:{server.server_address[1]}/  (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def main() -> None:
+    cli(prog_name="atlasgen")

@@ -1,0 +1,175 @@
+"""The orchestrator: snapshot -> graph -> layout -> tiles -> index -> site, one flat function.
+
+The site is built in a temporary directory beside `out` and swapped in at the end, so an interrupted build
+leaves the previous site intact. Each stage's time is logged and recorded in report.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from atlasgen import __version__
+from atlasgen.errors import BuildError
+
+log = logging.getLogger("atlasgen")
+
+
+@contextmanager
+def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
+    log.info("%s ...", name)
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 3)
+    log.info("%s done in %.1f s", name, timings[name])
+
+
+def build_atlas(
+    snapshot: Path | None,
+    out: Path,
+    *,
+    fmt: str | None = None,
+    nodes: Path | None = None,
+    seed: int = 0,
+    backend: str = "auto",
+    max_iter: int = 300,
+    max_zoom: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Build a complete static atlas site in `out`; return the build report."""
+    from atlasgen.graph import build_graph
+    from atlasgen.index import write_index
+    from atlasgen.layout import layout_atlas
+    from atlasgen.site import write_site
+    from atlasgen.snapshot import read_snapshot
+    from atlasgen.tiles import render_relation_tiles
+
+    _check_out(out)
+    timings: dict[str, float] = {}
+    with _stage("snapshot", timings):
+        snap = read_snapshot(snapshot, fmt=fmt, nodes=nodes)
+    with _stage("graph", timings):
+        graph = build_graph(snap)
+    nodes_df, edges = graph.nodes, graph.edges
+    with _stage("layout", timings):
+        xy, layout_info = layout_atlas(
+            len(nodes_df),
+            edges["source"].to_numpy(),
+            edges["target"].to_numpy(),
+            weights=nodes_df["downloads"].to_numpy(),
+            seed=seed,
+            backend=backend,
+            max_iter=max_iter,
+            progress=progress,
+        )
+    log.info("layout backend: %s (%s)", layout_info.get("backend"), layout_info.get("reason"))
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        with _stage("tiles", timings):
+            points = nodes_df[["relation", "downloads"]].assign(x=xy[:, 0], y=xy[:, 1])
+            layer = render_relation_tiles(points, work, max_zoom=max_zoom, progress=progress)
+        with _stage("index", timings):
+            data = write_index(nodes_df, edges, xy, work)
+        report = _report(graph.report, snap.source, layout_info, timings, seed)
+        manifest = _manifest(report, snap.source, layer, data, layout_info, seed, xy)
+        with _stage("site", timings):
+            write_site(work, manifest)
+        report["timings_s"] = timings
+        _write_json(work / "report.json", report)
+        _swap_in(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return report
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / "atlas.json").is_file():
+        raise BuildError(f"{out}: not empty and not an atlas (no atlas.json); refusing to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _swap_in(work: Path, out: Path) -> None:
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    work.chmod(0o755)
+    work.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _report(
+    graph_report: dict[str, Any],
+    source: dict[str, Any],
+    layout_info: dict[str, Any],
+    timings: dict[str, float],
+    seed: int,
+) -> dict[str, Any]:
+    report = {"generator": {"name": "atlasgen", "version": __version__}, "snapshot": source, **graph_report}
+    report["layout"] = {k: v for k, v in layout_info.items() if _jsonable(v)} | {"seed": seed}
+    return report
+
+
+def _manifest(
+    report: dict[str, Any],
+    source: dict[str, Any],
+    layer: dict[str, Any],
+    data: dict[str, Any],
+    layout_info: dict[str, Any],
+    seed: int,
+    xy: Any,
+) -> dict[str, Any]:
+    counts = {k: report[k] for k in ("models", "virtual", "edges", "edges_by_relation", "without_lineage")}
+    counts |= {"repairs": report["repairs"], "dropped": report["dropped"]}
+    return {
+        "generator": report["generator"],
+        "title": "Model Atlas",
+        "snapshot": {k: source[k] for k in ("label", "format", "date") if k in source},
+        "counts": counts,
+        "world": {"size": 256, "bounds": [float(v) for v in (*xy.min(axis=0), *xy.max(axis=0))]},
+        "layers": [layer],
+        "data": data,
+        "layout": {"algorithm": "forceatlas2", "backend": layout_info.get("backend"), "seed": seed},
+        "report": "report.json",
+    }
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The build report in a few human lines (the CLI prints these)."""
+    lines = [
+        f"models: {report['models']:,} in atlas ({report['virtual']:,} virtual parents added), "
+        f"{report['dropped_total']:,} dropped of {report['input_rows']:,} input rows",
+        "edges: {:,} ({})".format(
+            report["edges"], ", ".join(f"{k} {v:,}" for k, v in report["edges_by_relation"].items())
+        ),
+        f"without documented lineage: {report['without_lineage']:,}",
+    ]
+    if report["repairs"]:
+        lines.append("repairs: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report["repairs"].items()))
+    for reason, count in report["dropped"].items():
+        lines.append(f"dropped ({reason}): {count:,} — rows listed in report.json")
+    if "timings_s" in report:
+        lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in report["timings_s"].items()))
+    return lines

@@ -1,0 +1,27 @@
+"""`atlasgen serve`: the standard library's static file server, pointed at a built atlas."""
+
+from __future__ import annotations
+
+import functools
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from atlasgen.errors import AtlasgenError
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".json": "application/json", ".js": "text/javascript"}
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        pass
+
+
+def make_server(directory: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+    if not (directory / "atlas.json").is_file():
+        raise AtlasgenError(f"{directory}: no atlas.json here; build one with `atlasgen build --out {directory}`")
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    try:
+        return ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise AtlasgenError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
