@@ -22,21 +22,49 @@ def cli(verbose: bool) -> None:
 
 @cli.command()
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "-o", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Directory for the site; replaced atomically at the end of a successful build.")
-@click.option("--format", "fmt", type=click.Choice(["hub-stats", "jsonl", "csv"]),
-              help="Snapshot format; default: from the file name (.parquet, .jsonl, .csv).")
-@click.option("--nodes", type=click.Path(path_type=Path, dir_okay=False),
-              help="Node CSV (id,author,downloads,likes,licence,pipeline_tag,library_name,created_at) "
-                   "for an edge CSV snapshot.")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory for the site; replaced atomically at the end of a successful build.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["hub-stats", "jsonl", "csv"]),
+    help="Snapshot format; default: from the file name (.parquet, .jsonl, .csv).",
+)
+@click.option(
+    "--nodes",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Node CSV (id,author,downloads,likes,licence,pipeline_tag,library_name,created_at) "
+    "for an edge CSV snapshot.",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed for the layout; same seed, same map.")
-@click.option("--backend", type=BACKENDS, default="auto", show_default=True,
-              help="ForceAtlas2 backend: cpu (numba), gpu (cuGraph, needs the gpu extra), or auto.")
+@click.option(
+    "--backend",
+    type=BACKENDS,
+    default="auto",
+    show_default=True,
+    help="ForceAtlas2 backend: cpu (numba), gpu (cuGraph, needs the gpu extra), or auto.",
+)
 @click.option("--max-iter", default=300, show_default=True, help="ForceAtlas2 iterations per component.")
-@click.option("--max-zoom", type=click.IntRange(0, 12), help="Deepest tile zoom; default: from point density.")
+@click.option(
+    "--max-zoom", type=click.IntRange(0, 12), help="Deepest tile zoom; default: from point density."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
-def build(snapshot: Path | None, out: Path, fmt: str | None, nodes: Path | None, seed: int, backend: str,
-          max_iter: int, max_zoom: int | None, quiet: bool) -> None:  # fmt: skip
+def build(
+    snapshot: Path | None,
+    out: Path,
+    fmt: str | None,
+    nodes: Path | None,
+    seed: int,
+    backend: str,
+    max_iter: int,
+    max_zoom: int | None,
+    quiet: bool,
+) -> None:
     """Build a static atlas site from SNAPSHOT (default: the embedded sample of ~29k real Hub models).
 
     Writes OUT/index.html, atlas.json, report.json, tiles/ and data/. Every input model ends up in the
@@ -44,8 +72,17 @@ def build(snapshot: Path | None, out: Path, fmt: str | None, nodes: Path | None,
     """
     from atlasgen.pipeline import build_atlas, summary_lines
 
-    report = build_atlas(snapshot, out, fmt=fmt, nodes=nodes, seed=seed, backend=backend, max_iter=max_iter,
-                         max_zoom=max_zoom, progress=not quiet)  # fmt: skip
+    report = build_atlas(
+        snapshot,
+        out,
+        fmt=fmt,
+        nodes=nodes,
+        seed=seed,
+        backend=backend,
+        max_iter=max_iter,
+        max_zoom=max_zoom,
+        progress=not quiet,
+    )
     if not quiet:
         for line in summary_lines(report):
             click.echo(line)
@@ -53,25 +90,43 @@ def build(snapshot: Path | None, out: Path, fmt: str | None, nodes: Path | None,
 
 
 @cli.command()
-@click.option("--source", type=click.Choice(["hub-stats", "api"]), default="hub-stats", show_default=True,
-              help="hub-stats: download the hub-stats models parquet; api: page HfApi.list_models to JSON Lines.")
-@click.option("--out", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Snapshot file to write (atomically), with OUT.manifest.json beside it.")
+@click.option(
+    "--source",
+    type=click.Choice(["hub-stats", "api"]),
+    default="hub-stats",
+    show_default=True,
+    help="hub-stats: download the hub-stats models parquet; api: page HfApi.list_models to JSON Lines.",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Snapshot file to write (atomically), with OUT.manifest.json beside it.",
+)
 @click.option("--limit", type=click.IntRange(1), help="api only: stop after this many models.")
 @click.option("--repo-id", default="cfahlgren1/hub-stats", show_default=True, help="hub-stats dataset repo.")
 @click.option("--filename", default="models.parquet", show_default=True, help="hub-stats file in that repo.")
 @click.option("--revision", default="main", show_default=True, help="hub-stats dataset revision.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def fetch(source: str, out: Path, limit: int | None, repo_id: str, filename: str, revision: str,
-          quiet: bool) -> None:  # fmt: skip
+def fetch(
+    source: str, out: Path, limit: int | None, repo_id: str, filename: str, revision: str, quiet: bool
+) -> None:
     """Snapshot the Hub's model metadata with huggingface_hub.
 
     Reads HF_TOKEN (optional) and HF_ENDPOINT (a mirror or test server) from the environment.
     """
     from atlasgen.fetch import fetch_snapshot
 
-    manifest = fetch_snapshot(source=source, out=out, limit=limit, repo_id=repo_id, filename=filename,
-                              revision=revision, progress=not quiet)  # fmt: skip
+    manifest = fetch_snapshot(
+        source=source,
+        out=out,
+        limit=limit,
+        repo_id=repo_id,
+        filename=filename,
+        revision=revision,
+        progress=not quiet,
+    )
     click.echo(f"{manifest['rows']:,} models written to {out}")
 
 

@@ -23,15 +23,35 @@ NODE_RELATIONS = ("base", *RELATIONS, "virtual")
 # tags use: a quantized fine-tune is shown as a quantization).
 PRECEDENCE = ("quantized", "adapter", "merge", "finetune", "unknown")
 ALIASES = {
-    "finetune": "finetune", "finetuned": "finetune", "fine-tune": "finetune", "fine-tuned": "finetune",
-    "fine_tune": "finetune", "quantized": "quantized", "quantization": "quantized", "quantised": "quantized",
-    "quant": "quantized", "adapter": "adapter", "adapters": "adapter", "lora": "adapter", "peft": "adapter",
-    "merge": "merge", "merged": "merge", "merges": "merge",
-}  # fmt: skip
+    "finetune": "finetune",
+    "finetuned": "finetune",
+    "fine-tune": "finetune",
+    "fine-tuned": "finetune",
+    "fine_tune": "finetune",
+    "quantized": "quantized",
+    "quantization": "quantized",
+    "quantised": "quantized",
+    "quant": "quantized",
+    "adapter": "adapter",
+    "adapters": "adapter",
+    "lora": "adapter",
+    "peft": "adapter",
+    "merge": "merge",
+    "merged": "merge",
+    "merges": "merge",
+}
 NODE_COLUMNS = [
-    "id", "author", "relation", "virtual", "downloads", "likes", "licence", "pipeline_tag", "library_name",
+    "id",
+    "author",
+    "relation",
+    "virtual",
+    "downloads",
+    "likes",
+    "licence",
+    "pipeline_tag",
+    "library_name",
     "created_at",
-]  # fmt: skip
+]
 
 
 @dataclass
@@ -42,7 +62,12 @@ class Graph:
 
 
 def build_graph(snap: Snapshot) -> Graph:
-    report: dict[str, Any] = {"input_rows": len(snap.models), "repairs": {}, "dropped": {}, "dropped_rows": []}
+    report: dict[str, Any] = {
+        "input_rows": len(snap.models),
+        "repairs": {},
+        "dropped": {},
+        "dropped_rows": [],
+    }
     report["repairs"].update(snap.notes)
     models = _clean_models(snap.models, report)
     links = _clean_links(snap.links, set(models["id"]), report)
@@ -76,7 +101,7 @@ def _clean_models(models: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
     return models.reset_index(drop=True)
 
 
-def _count(report: dict[str, Any], key: str, n: int) -> None:
+def _count(report: dict[str, Any], key: str, n: Any) -> None:
     if n:
         report["repairs"][key] = report["repairs"].get(key, 0) + int(n)
 
@@ -150,8 +175,7 @@ def _break_cycles(edges: pd.DataFrame, n: int, report: dict[str, Any]) -> pd.Dat
 def _node_relations(nodes: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
     rank = {r: i for i, r in enumerate(PRECEDENCE)}
     best = edges.assign(rank=edges["relation"].map(rank)).groupby("target")["rank"].min()
-    rel = pd.Series("base", index=nodes.index, dtype=object)
-    rel.loc[best.index] = [PRECEDENCE[i] for i in best.to_numpy()]
+    rel = best.map(lambda i: PRECEDENCE[i]).astype(object).reindex(nodes.index).fillna("base")
     rel[nodes["virtual"].to_numpy()] = "virtual"
     return rel
 
@@ -161,8 +185,12 @@ def _summarise(nodes: pd.DataFrame, edges: pd.DataFrame, report: dict[str, Any])
     report["models"] = int(real.sum())
     report["virtual"] = int((~real).sum())
     report["edges"] = len(edges)
-    report["edges_by_relation"] = {r: int(c) for r, c in edges["relation"].value_counts().sort_index().items()}
-    report["nodes_by_relation"] = {r: int(c) for r, c in nodes["relation"].value_counts().sort_index().items()}
+    report["edges_by_relation"] = {
+        r: int(c) for r, c in edges["relation"].value_counts().sort_index().items()
+    }
+    report["nodes_by_relation"] = {
+        r: int(c) for r, c in nodes["relation"].value_counts().sort_index().items()
+    }
     report["without_lineage"] = int((nodes["relation"] == "base").sum())
     report["dropped_total"] = sum(report["dropped"].values())
     check_accounting(report)

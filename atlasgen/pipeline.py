@@ -153,7 +153,9 @@ def _jsonable(value: Any) -> bool:
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    path.write_text(json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
@@ -167,7 +169,9 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"without documented lineage: {report['without_lineage']:,}",
     ]
     if report["repairs"]:
-        lines.append("repairs: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report["repairs"].items()))
+        lines.append(
+            "repairs: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report["repairs"].items())
+        )
     for reason, count in report["dropped"].items():
         lines.append(f"dropped ({reason}): {count:,} — rows listed in report.json")
     if "timings_s" in report:

@@ -11,15 +11,21 @@ from atlasgen.errors import AtlasgenError
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".json": "application/json", ".js": "text/javascript"}
+    extensions_map = {  # noqa: RUF012 - replaces the base class's attribute
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".json": "application/json",
+        ".js": "text/javascript",
+    }
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 def make_server(directory: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
     if not (directory / "atlas.json").is_file():
-        raise AtlasgenError(f"{directory}: no atlas.json here; build one with `atlasgen build --out {directory}`")
+        raise AtlasgenError(
+            f"{directory}: no atlas.json here; build one with `atlasgen build --out {directory}`"
+        )
     handler = functools.partial(_QuietHandler, directory=str(directory))
     try:
         return ThreadingHTTPServer((host, port), handler)

@@ -23,8 +23,16 @@ import pandas as pd
 from atlasgen.errors import InputError
 
 MODEL_COLUMNS = [
-    "row", "id", "author", "created_at", "downloads", "likes", "licence", "pipeline_tag", "library_name",
-]  # fmt: skip
+    "row",
+    "id",
+    "author",
+    "created_at",
+    "downloads",
+    "likes",
+    "licence",
+    "pipeline_tag",
+    "library_name",
+]
 LINK_COLUMNS = ["row", "child", "parent", "relation"]
 FORMATS = ("hub-stats", "jsonl", "csv")
 SAMPLE = Path(__file__).parent / "sample" / "hub-sample.parquet"
@@ -47,7 +55,9 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     if name.endswith(".csv"):
         return "csv"
-    raise InputError(path, "cannot tell the snapshot format from the file name; pass --format " + "|".join(FORMATS))
+    raise InputError(
+        path, "cannot tell the snapshot format from the file name; pass --format " + "|".join(FORMATS)
+    )
 
 
 def read_snapshot(path: Path | None, *, fmt: str | None = None, nodes: Path | None = None) -> Snapshot:
@@ -87,17 +97,30 @@ def read_hub_stats(path: Path) -> Snapshot:
 
 
 HUB_STATS_COLUMNS = [
-    "id", "author", "createdAt", "downloads", "likes", "tags", "cardData", "baseModels", "pipeline_tag",
+    "id",
+    "author",
+    "createdAt",
+    "downloads",
+    "likes",
+    "tags",
+    "cardData",
+    "baseModels",
+    "pipeline_tag",
     "library_name",
-]  # fmt: skip
+]
 
 # ModelInfo attribute names (what `atlasgen fetch` writes) -> hub-stats / API names.
-SNAKE_TO_CAMEL = {"created_at": "createdAt", "card_data": "cardData", "base_models": "baseModels", "modelId": "id"}
+SNAKE_TO_CAMEL = {
+    "created_at": "createdAt",
+    "card_data": "cardData",
+    "base_models": "baseModels",
+    "modelId": "id",
+}
 
 
 def _from_records(frame: pd.DataFrame, path: Path, fmt: str) -> Snapshot:
     """Shared by hub-stats and JSON Lines: both carry the Hub API's fields."""
-    frame = frame.rename(columns={k: v for k, v in SNAKE_TO_CAMEL.items() if k in frame.columns})
+    frame = _api_names(frame)
     notes: dict[str, int] = {}
     models = pd.DataFrame({"row": range(1, len(frame) + 1)})
     models["id"] = _text(frame.get("id"), len(frame))
@@ -107,12 +130,23 @@ def _from_records(frame: pd.DataFrame, path: Path, fmt: str) -> Snapshot:
     models["likes"] = _numbers(frame.get("likes"), len(frame), notes, "likes")
     tags = frame["tags"] if "tags" in frame.columns else pd.Series([None] * len(frame))
     cards = [_card(c) for c in frame.get("cardData", pd.Series([None] * len(frame)))]
-    models["licence"] = [_licence(t, c) for t, c in zip(tags, cards, strict=True)]
+    models["licence"] = pd.Series([_licence(t, c) for t, c in zip(tags, cards, strict=True)], dtype=object)
     models["pipeline_tag"] = _text(frame.get("pipeline_tag"), len(frame))
     models["library_name"] = _text(frame.get("library_name"), len(frame))
     base = frame["baseModels"] if "baseModels" in frame.columns else pd.Series([None] * len(frame))
     links = _lineage(models["row"], models["id"], base, tags, cards)
     return Snapshot(models, links, {"path": str(path), "format": fmt, "label": path.name}, notes)
+
+
+def _api_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """One column per field, whichever spelling each row used (a file may mix them)."""
+    for alias, name in SNAKE_TO_CAMEL.items():
+        if alias in frame.columns:
+            frame[name] = (
+                frame[alias] if name not in frame.columns else frame[name].combine_first(frame[alias])
+            )
+            frame = frame.drop(columns=[alias])
+    return frame
 
 
 def _text(col: Any, n: int) -> pd.Series:
@@ -177,13 +211,15 @@ def _as_list(value: Any) -> list[Any]:
 TAG_RELATIONS = ("adapter", "merge", "quantized", "finetune")
 
 
-def _lineage(rows: pd.Series, ids: pd.Series, base: pd.Series, tags: pd.Series, cards: list[dict]) -> pd.DataFrame:
+def _lineage(
+    rows: pd.Series, ids: pd.Series, base: pd.Series, tags: pd.Series, cards: list[dict]
+) -> pd.DataFrame:
     """Parent links per row: `baseModels`, else `base_model:*` tags, else `cardData.base_model`."""
     out: list[tuple[int, Any, str, Any]] = []
     for row, child, bm, tg, card in zip(rows, ids, base, tags, cards, strict=True):
         found = _from_base_models(bm) or _from_tags(tg) or _from_card(card)
         out.extend((row, child, parent, rel) for parent, rel in found)
-    return pd.DataFrame(out, columns=LINK_COLUMNS)
+    return pd.DataFrame(out, columns=LINK_COLUMNS, dtype=object).astype({"row": "int64"})
 
 
 def _from_base_models(bm: Any) -> list[tuple[str, Any]]:
@@ -250,7 +286,12 @@ def _open_text(path: Path) -> Any:
 
 # ---------------------------------------------------------------------------------------------- edge CSV
 
-NODE_ALIASES = {"license": "licence", "createdAt": "created_at", "task": "pipeline_tag", "library": "library_name"}
+NODE_ALIASES = {
+    "license": "licence",
+    "createdAt": "created_at",
+    "task": "pipeline_tag",
+    "library": "library_name",
+}
 
 
 def read_edge_csv(path: Path, nodes: Path | None) -> Snapshot:

@@ -129,8 +129,10 @@ def main() -> None:
     sample = build_sample(load_sources(args.shared))
     table = pa.Table.from_pandas(sample, schema=SCHEMA, preserve_index=False)
     pq.write_table(table, args.out, compression="zstd", compression_level=19)
-    filled = {c: int(sample[c].notna().sum()) for c in ["createdAt", "downloads", "likes", "pipeline_tag",
-                                                         "library_name"]}
+    filled = {
+        c: int(sample[c].notna().sum())
+        for c in ["createdAt", "downloads", "likes", "pipeline_tag", "library_name"]
+    }
     filled["licence"] = int(sample["tags"].map(lambda t: any(x.startswith("license:") for x in t)).sum())
     print(f"{len(sample)} models, {sample['baseModels'].notna().sum()} with parents; filled: {filled}")
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
