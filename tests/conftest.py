@@ -20,3 +20,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sample_atlas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded real sample, built once per test session (about a minute on 2 cores)."""
+    from atlasgen.pipeline import build_atlas
+
+    out = tmp_path_factory.mktemp("sample") / "atlas"
+    build_atlas(None, out, seed=0, backend="cpu", progress=False)
+    return out

@@ -1,0 +1,86 @@
+"""End to end: `atlasgen build` turns snapshots into a complete static site that accounts for every model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from atlasgen.cli import cli
+
+EDGES = """source,target,relation
+org/base,org/base-instruct,finetune
+org/base,q/base-GGUF,quantized
+org/base,q/base-AWQ,quantization
+org/base-instruct,lab/base-lora,adapter
+org/base-instruct,mix/merged,merge
+other/root,mix/merged,merge
+mix/merged,mix/merged,finetune
+ghost/parent,lab/orphan-ft,finetune
+"""
+NODES = """id,downloads,likes,license,pipeline_tag,library_name,created_at
+org/base,1000000,500,apache-2.0,text-generation,transformers,2024-01-01
+org/base-instruct,50000,40,apache-2.0,text-generation,transformers,2024-02-01
+q/base-GGUF,3000,,apache-2.0,text-generation,gguf,2024-03-01
+q/base-AWQ,200,,,text-generation,,
+lab/base-lora,10,,llama3.1,text-generation,peft,not-a-date
+mix/merged,5,,mit,,,
+other/root,70000,,mit,,,
+lab/orphan-ft,1,,,,,
+org/base,999,,dup,,,
+"""
+
+
+def build(tmp_path: Path, *args: str) -> tuple[Path, dict]:
+    out = tmp_path / "site"
+    result = CliRunner().invoke(cli, ["build", *args, "--out", str(out), "--quiet"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def test_edge_csv_build_writes_a_site_and_accounts_for_every_row(tmp_path: Path) -> None:
+    (tmp_path / "edges.csv").write_text(EDGES, encoding="utf-8")
+    (tmp_path / "nodes.csv").write_text(NODES, encoding="utf-8")
+    out, report = build(tmp_path, str(tmp_path / "edges.csv"), "--nodes", str(tmp_path / "nodes.csv"))
+    assert report["input_rows"] == 9 and report["models"] == 8 and report["virtual"] == 1
+    assert report["dropped_rows"] == [{"row": 9, "id": "org/base", "reason": "duplicate id (first row kept)"}]
+    assert report["repairs"] == {
+        "self_loops": 1,
+        "missing_parents_added_as_virtual": 1,
+        "invalid_created_at": 1,
+    }
+    assert report["edges_by_relation"] == {"adapter": 1, "finetune": 2, "merge": 2, "quantized": 2}
+    manifest = json.loads((out / "atlas.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["models"] == 8 and manifest["counts"]["virtual"] == 1
+    assert manifest["snapshot"]["format"] == "csv"
+    layer = manifest["layers"][0]
+    assert layer["id"] == "relation" and layer["tiles"] == len(
+        list((out / "tiles" / "relation").rglob("*.png"))
+    )
+    assert (out / "tiles/relation/0/0/0.png").is_file()
+    assert (out / "index.html").is_file() and (out / ".nojekyll").is_file()
+    assert not list(tmp_path.glob(".site.*")), "temporary build directories left behind"
+
+
+def test_rebuild_replaces_the_previous_atlas(tmp_path: Path) -> None:
+    (tmp_path / "edges.csv").write_text(EDGES, encoding="utf-8")
+    out, _ = build(tmp_path, str(tmp_path / "edges.csv"))
+    (out / "stale.txt").write_text("old", encoding="utf-8")
+    out, report = build(tmp_path, str(tmp_path / "edges.csv"))
+    assert not (out / "stale.txt").exists() and report["models"] == 9
+
+
+@pytest.mark.slow
+def test_embedded_sample_builds_completely(sample_atlas: Path) -> None:
+    report = json.loads((sample_atlas / "report.json").read_text(encoding="utf-8"))
+    manifest = json.loads((sample_atlas / "atlas.json").read_text(encoding="utf-8"))
+    assert report["input_rows"] == report["models"] == 29_075 and report["dropped_total"] == 0
+    assert report["repairs"] == {"self_loops": 45}
+    assert manifest["counts"]["edges"] == 28_110
+    layer = manifest["layers"][0]
+    assert layer["max_zoom"] >= 5 and layer["tiles"] > 100
+    lo_x, lo_y, hi_x, hi_y = manifest["world"]["bounds"]
+    assert 0 <= lo_x < hi_x <= 256 and 0 <= lo_y < hi_y <= 256
+    assert set(report["timings_s"]) == {"snapshot", "graph", "layout", "tiles", "index", "site"}

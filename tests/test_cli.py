@@ -1,0 +1,61 @@
+"""The CLI tells the truth: every command and option is documented in the README; user errors have no traceback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from atlasgen.cli import cli
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def commands() -> dict[str, click.Command]:
+    assert isinstance(cli, click.Group)
+    return dict(cli.commands)
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "atlasgen", "--help"], capture_output=True, text=True, check=True
+    )
+    assert all(name in out.stdout for name in ("build", "fetch", "serve"))
+
+
+@pytest.mark.parametrize("name", sorted(commands()))
+def test_every_command_and_option_is_in_the_readme(name: str) -> None:
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0 and "Usage: atlasgen" in result.output
+    section = re.search(rf"^### `atlasgen {name}.*?(?=^### |\Z)", README, flags=re.S | re.M)
+    assert section, f"README has no '### `atlasgen {name}' section"
+    for param in commands()[name].params:
+        if isinstance(param, click.Option):
+            assert param.opts[0] in section.group(0), f"{param.opts[0]} of {name} missing from README"
+
+
+def test_missing_snapshot_is_a_clean_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["build", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "site")]
+    )
+    assert result.exit_code == 1
+    assert "nope.parquet: no such file" in result.output and "Traceback" not in result.output
+
+
+def test_build_refuses_to_replace_a_directory_that_is_not_an_atlas(tmp_path: Path) -> None:
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "thesis.tex").write_text("precious", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["build", "--out", str(keep)])
+    assert result.exit_code == 1 and "refusing to replace it" in result.output
+    assert (keep / "thesis.tex").read_text(encoding="utf-8") == "precious"
+
+
+def test_serve_needs_an_atlas(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path)])
+    assert result.exit_code == 1 and "no atlas.json" in result.output
