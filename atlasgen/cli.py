@@ -12,7 +12,7 @@ from atlasgen import __version__
 BACKENDS = click.Choice(["auto", "cpu", "gpu"])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="atlasgen", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="atlasgen")
 @click.option("-v", "--verbose", is_flag=True, help="Log each stage and the layout backend choice.")
 def cli(verbose: bool) -> None:
