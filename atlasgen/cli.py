@@ -149,4 +149,9 @@ def serve(directory: Path, host: str, port: int) -> None:
 
 
 def main() -> None:
-    cli(prog_name="atlasgen")
+    try:
+        cli(prog_name="atlasgen")
+    except OSError as exc:  # disk full, permission denied, ...: the user's to fix, so no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None

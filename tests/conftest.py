@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# huggingface_hub reads these once, at import: set them before any test imports it, so no test touches the
+# real cache, phones home, or inherits an offline switch from the developer's shell.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="atlasgen-test-hf-")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.pop("HF_HUB_OFFLINE", None)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
