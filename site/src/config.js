@@ -1,0 +1,25 @@
+// Every URL the viewer fetches or links to is built here, from atlas.json's templates.
+
+export const ATLAS_URL = 'atlas.json';
+export const HUB_URL = 'https://huggingface.co/';
+export const TRANSPARENT_PNG =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNgYGBgAAAABQABeqhXUAAAAABJRU5ErkJggg==';
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(String(values[name])));
+}
+
+// URLs of the on-demand data described by atlas.json's "data" section.
+export function createUrls(data) {
+  return {
+    searchNode: (key) => fill(data.search.template, { key }),
+    idBucket: (bucket) => fill(data.ids.template, { bucket }),
+    detailChunk: (chunk) => fill(data.details.template, { chunk }),
+    pickCell: (z, x, y) => fill(data.pick.template, { z, x, y }),
+  };
+}
+
+// The model's page on the Hub: each path part percent-encoded, nothing else ever goes into an href.
+export function hubUrl(id) {
+  return HUB_URL + id.split('/').map(encodeURIComponent).join('/');
+}

@@ -1,0 +1,115 @@
+// Typeahead search box: ARIA combobox, ↑/↓/Enter/Escape, results as id + downloads.
+
+import { formatCount, h } from './dom.js';
+
+const DEBOUNCE_MS = 90;
+
+export function createSearchBox(root, search, { onChoose }) {
+  const input = h('input', {
+    id: 'search-input',
+    class: 'search-input',
+    type: 'search',
+    placeholder: 'Search models — e.g. llama 3 8b gguf',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    role: 'combobox',
+    'aria-autocomplete': 'list',
+    'aria-expanded': 'false',
+    'aria-controls': 'search-results',
+    'aria-label': 'Search models by id',
+  });
+  const list = h('ul', { id: 'search-results', class: 'search-results', role: 'listbox', hidden: true });
+  const status = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
+  const icon = h('span', { class: 'search-icon', 'aria-hidden': 'true' });
+  root.append(h('div', { class: 'search-field' }, [icon, input]), list, status);
+
+  let results = [];
+  let active = -1;
+  let seq = 0;
+  let timer = 0;
+
+  function setActive(i) {
+    active = i;
+    [...list.children].forEach((li, j) => li.setAttribute('aria-selected', String(j === i)));
+    if (i >= 0 && list.children[i]) {
+      input.setAttribute('aria-activedescendant', list.children[i].id);
+      list.children[i].scrollIntoView({ block: 'nearest' });
+    } else input.removeAttribute('aria-activedescendant');
+  }
+
+  function close() {
+    list.hidden = true;
+    input.setAttribute('aria-expanded', 'false');
+    setActive(-1);
+  }
+
+  function choose(i) {
+    const result = results[i];
+    if (!result) return;
+    close();
+    input.value = result.id;
+    onChoose(result);
+  }
+
+  function option(result, i) {
+    const slash = result.id.indexOf('/');
+    const idNode = h('span', { class: 'result-id' }, slash < 0 ? [h('span', { class: 'name', text: result.id })] : [h('span', { class: 'owner', text: result.id.slice(0, slash + 1) }), h('span', { class: 'name', text: result.id.slice(slash + 1) })]);
+    return h('li', { id: `search-option-${i}`, role: 'option', class: 'result', 'aria-selected': 'false', onmousedown: (e) => e.preventDefault(), onclick: () => choose(i), onmousemove: () => active !== i && setActive(i) }, [
+      idNode,
+      h('span', { class: 'result-downloads', title: 'downloads (30 d)', text: formatCount(result.downloads) }),
+    ]);
+  }
+
+  function render(query) {
+    if (!query.trim()) return close();
+    list.replaceChildren(...(results.length ? results.map(option) : [h('li', { class: 'result empty', role: 'presentation', text: 'No model matches.' })]));
+    list.hidden = false;
+    list.dataset.query = query;
+    input.setAttribute('aria-expanded', 'true');
+    status.textContent = `${results.length} result${results.length === 1 ? '' : 's'}`;
+    setActive(results.length ? 0 : -1);
+  }
+
+  async function update() {
+    const query = input.value;
+    const mine = ++seq;
+    let found = [];
+    try {
+      found = await search.lookup(query, 10);
+    } catch (error) {
+      console.warn('search failed:', error);
+    }
+    if (mine !== seq) return;
+    results = found;
+    render(query);
+  }
+
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(update, DEBOUNCE_MS);
+  });
+  input.addEventListener('focus', () => input.value.trim() && results.length && render(input.value));
+  input.addEventListener('blur', () => setTimeout(close, 120));
+  input.addEventListener('keydown', (event) => {
+    const n = results.length;
+    if (event.key === 'ArrowDown' && n) {
+      event.preventDefault();
+      if (list.hidden) render(input.value);
+      setActive((active + 1) % n);
+    } else if (event.key === 'ArrowUp' && n) {
+      event.preventDefault();
+      setActive((active - 1 + n) % n);
+    } else if (event.key === 'Enter') {
+      event.preventDefault();
+      clearTimeout(timer);
+      if (!list.hidden && active >= 0) choose(active);
+      else update().then(() => choose(0));
+    } else if (event.key === 'Escape' && (!list.hidden || input.value)) {
+      event.stopPropagation(); // first Escapes close the list and clear the box; the next reaches the panel
+      if (!list.hidden) close();
+      else input.value = '';
+    }
+  });
+
+  return { focus: () => input.focus(), input };
+}

@@ -1,0 +1,257 @@
+"""The viewer in Debian's chromium: tiles, search, details panel, deep links, history, picking, hostile ids.
+
+The atlas is built from tests/data/tiny/edges.csv through the real pipeline, with the index's file sizes
+shrunk so that the viewer has to descend the search tree, read several detail chunks and id buckets, and pick
+among several cells. Screenshots go to ``$ATLAS_SCREENSHOTS`` (or the test's tmp_path).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+TINY = Path(__file__).parent / "data" / "tiny" / "edges.csv"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOSTILE = 'evil/"><img src=x onerror=alert(1)>'
+INSTRUCT = "meta-llama/Meta-Llama-3-8B-Instruct"
+
+pytestmark = pytest.mark.browser
+
+
+def _skip_reason() -> str | None:
+    from atlasgen.site import viewer_dir
+
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    if not (viewer_dir() / "app.js").is_file():
+        return "viewer bundle not built: run `make viewer`"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright (python package) is not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from atlasgen import index
+    from atlasgen.pipeline import build_atlas
+
+    out = tmp_path_factory.mktemp("browser") / "atlas"
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {"LEAF_MAX": 4, "TOP": 3, "CHUNK": 8, "IDS_PER_BUCKET": 5, "PICK_MAX": 4}.items():
+            mp.setattr(index, name, value)
+        build_atlas(TINY, out, seed=0, backend="cpu", progress=False)
+    return out
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("ATLAS_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class Watch:
+    """Everything the page shouldn't do: JS errors, console errors, dialogs, failed or 4xx/5xx requests."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+        page.on("requestfailed", self._failed)
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+
+    def _failed(self, request: Any) -> None:
+        if request.failure != "net::ERR_ABORTED":  # cancelled by a navigation or a zoom: not a failure
+            self.problems.append(f"failed: {request.url} ({request.failure})")
+
+
+def _page(browser: Any, width: int = 1280, height: int = 800) -> tuple[Any, Watch]:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(10_000)
+    return page, Watch(page)
+
+
+def _panel_id(page: Any) -> str:
+    return page.locator("#panel h2.model-id").inner_text()
+
+
+def _search(page: Any, text: str) -> None:
+    box = page.locator("#search-input")
+    box.fill("")
+    box.press_sequentially(text, delay=15)
+    page.wait_for_function(
+        "q => document.querySelector('#search-results:not([hidden])')?.dataset.query === q", arg=text
+    )
+
+
+def _wait_panel(page: Any, model_id: str) -> None:
+    page.wait_for_function(
+        "id => document.querySelector('#panel h2.model-id')?.textContent === id", arg=model_id
+    )
+
+
+def test_search_panel_deep_link_history(browser: Any, base_url: str, shots: Path) -> None:
+    page, watch = _page(browser)
+    page.goto(base_url + "/")
+    page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
+    assert "35 models" in page.locator("#footer").inner_text()
+    assert page.locator("#legend li").count() >= 5
+    page.screenshot(path=str(shots / "overview.png"))
+
+    _search(page, "llama")
+    page.screenshot(path=str(shots / "search.png"))
+    _search(page, "hermes 2 pro gguf")
+    first = page.locator("#search-results .result[role=option]").first
+    assert first.locator(".result-id").inner_text() == "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF"
+    page.locator("#search-input").press("Enter")
+    _wait_panel(page, "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF")
+    assert page.evaluate("location.hash") == "#m=" + quote(
+        "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF", safe=""
+    )
+
+    # keyboard navigation: ↓ moves the selection, Enter opens it
+    _search(page, "mistral 7b instruct")
+    options = page.locator("#search-results .result[role=option]")
+    assert options.count() >= 3
+    second = options.nth(1).locator(".result-id").inner_text()
+    page.locator("#search-input").press("ArrowDown")
+    assert options.nth(1).get_attribute("aria-selected") == "true"
+    page.locator("#search-input").press("Enter")
+    _wait_panel(page, second)
+
+    # deep link on load, then a child link, then back
+    page.goto(base_url + "/index.html#m=" + quote(INSTRUCT, safe=""))
+    _wait_panel(page, INSTRUCT)
+    panel = page.locator("#panel")
+    assert (
+        panel.locator("a").first.get_attribute("href")
+        == "https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct"
+    )
+    assert "Fine-tune" in panel.inner_text()
+    panel.get_by_role("button", name="bartowski/Meta-Llama-3-8B-Instruct-GGUF").click()
+    _wait_panel(page, "bartowski/Meta-Llama-3-8B-Instruct-GGUF")
+    page.wait_for_selector("#panel .lineage:not([hidden])")
+    page.screenshot(path=str(shots / "panel.png"))
+    page.go_back()
+    _wait_panel(page, INSTRUCT)
+    parent = page.locator("#panel").get_by_role("button", name="meta-llama/Meta-Llama-3-8B, Fine-tune")
+    parent.click()
+    _wait_panel(page, "meta-llama/Meta-Llama-3-8B")
+
+    # Escape closes the panel and clears the hash
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#panel", state="hidden")
+    assert page.evaluate("location.hash") == ""
+    page.go_back()  # closing was a history entry too
+    _wait_panel(page, "meta-llama/Meta-Llama-3-8B")
+    assert watch.problems == []
+
+
+def test_first_view_is_small(site: Path) -> None:
+    first_view = ["index.html", "app.js", "app.css", "favicon.svg", "atlas.json"]
+    assert sum((site / name).stat().st_size for name in first_view) < 300_000
+
+
+def test_click_on_map_picks_nearest_model(browser: Any, base_url: str) -> None:
+    page, watch = _page(browser)
+    page.goto(base_url + "/#m=" + quote("Qwen/Qwen2-7B-Instruct", safe=""))
+    _wait_panel(page, "Qwen/Qwen2-7B-Instruct")
+    page.wait_for_timeout(300)
+    box = page.locator("path.atlas-marker").bounding_box()
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#panel", state="hidden")
+    page.mouse.click(box["x"] + box["width"] / 2 + 2, box["y"] + box["height"] / 2 - 2)
+    _wait_panel(page, "Qwen/Qwen2-7B-Instruct")
+    assert page.locator("path.atlas-marker").count() == 1
+    assert watch.problems == []
+
+
+def test_hostile_id_is_text(browser: Any, base_url: str, shots: Path) -> None:
+    page, watch = _page(browser)
+    page.goto(base_url + "/")
+    _search(page, "evil")
+    texts = page.locator("#search-results .result-id").all_inner_texts()
+    assert HOSTILE in texts
+    page.locator("#search-results .result", has_text="onerror").first.click()
+    _wait_panel(page, HOSTILE)
+    assert page.locator("#panel img, #search img").count() == 0
+    href = page.locator("#panel h2 a").get_attribute("href")
+    # encodeURIComponent of each path part (it leaves !'()*~ alone)
+    assert href == "https://huggingface.co/evil/" + quote('"><img src=x onerror=alert(1)>', safe="!'()*~")
+    page.get_by_role("button", name="evil/child-of-'quotes'-model").click()
+    _wait_panel(page, "evil/child-of-'quotes'-model")
+
+    unicode_id = "ünïcode/モデル-ja-\u202ertl\u202c-test"
+    page.goto(base_url + "/index.html#m=" + quote(unicode_id, safe=""))
+    _wait_panel(page, unicode_id)
+    page.goto(base_url + "/index.html#m=" + quote("no/such-model", safe=""))
+    page.wait_for_selector("#panel .note")
+    assert "not in the atlas" in page.locator("#panel").inner_text()
+    page.screenshot(path=str(shots / "hostile.png"))
+    assert watch.problems == []
+
+
+def test_phone_layout(browser: Any, base_url: str, shots: Path) -> None:
+    page, watch = _page(browser, 375, 740)
+    page.goto(base_url + "/#m=" + quote(INSTRUCT, safe=""))
+    _wait_panel(page, INSTRUCT)
+    page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
+    panel = page.locator("#panel").bounding_box()
+    assert panel["width"] == 375
+    assert panel["y"] + panel["height"] == pytest.approx(740, abs=1)
+    page.screenshot(path=str(shots / "phone.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert watch.problems == []
