@@ -185,17 +185,17 @@ def grid(n: int, spacing: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[n
 
 
 def test_choose_max_zoom() -> None:
-    # Grid spacing s world units = s·2^z px: the first zoom with ≥ 8 px is ceil(log2(8 / s)).
-    assert tiles.choose_max_zoom(*grid(10, 0.25), max_zoom=10) == 5
-    assert tiles.choose_max_zoom(*grid(10, 0.125), max_zoom=10) == 6
+    # Grid spacing s world units = s·2^z px: the first zoom with ≥ 16 px is ceil(log2(16 / s)).
+    assert tiles.choose_max_zoom(*grid(10, 0.25), max_zoom=10) == 6
+    assert tiles.choose_max_zoom(*grid(10, 0.125), max_zoom=10) == 7
     sparse, dense = grid(20, 10.0), grid(100, 0.05)
     assert tiles.choose_max_zoom(*sparse) == 2  # clamped to min_zoom
     assert tiles.choose_max_zoom(*dense) == 8  # clamped to max_zoom
-    assert tiles.choose_max_zoom(*grid(10, 0.25), min_zoom=6) == 6
+    assert tiles.choose_max_zoom(*grid(10, 0.25), min_zoom=7) == 7
     assert tiles.choose_max_zoom([1.0], [1.0]) == 2
     # Coincident duplicates never separate and must not drag the choice to max_zoom.
     x, y = grid(10, 0.25)
-    assert tiles.choose_max_zoom(np.repeat(x, 3), np.repeat(y, 3), max_zoom=10) == 5
+    assert tiles.choose_max_zoom(np.repeat(x, 3), np.repeat(y, 3), max_zoom=10) == 6
 
 
 def golden_points() -> pd.DataFrame:
