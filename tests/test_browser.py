@@ -7,16 +7,17 @@ among several cells. Screenshots go to ``$ATLAS_SCREENSHOTS`` (or the test's tmp
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+
+from atlasgen.serve import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 TINY = Path(__file__).parent / "data" / "tiny" / "edges.csv"
@@ -50,11 +51,17 @@ def _skip_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _need_browser() -> None:
     reason = _skip_reason()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {reason}")  # .ci/run installs all of it
     if reason:
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _need_browser()
     from atlasgen import index
     from atlasgen.pipeline import build_atlas
 
@@ -66,15 +73,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def base_url(site: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+@contextmanager
+def _served(directory: Path) -> Iterator[str]:
+    """The site as `atlasgen serve` serves it."""
+    server = make_server(directory, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -83,6 +85,12 @@ def base_url(site: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    with _served(site) as url:
+        yield url
 
 
 @pytest.fixture
@@ -94,6 +102,7 @@ def shots(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    _need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -255,3 +264,21 @@ def test_phone_layout(browser: Any, base_url: str, shots: Path) -> None:
     page.screenshot(path=str(shots / "phone.png"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert watch.problems == []
+
+
+def test_real_sample_search_and_deep_link(browser: Any, sample_atlas: Path) -> None:
+    """On the embedded sample: the map loads, a word-part query finds a real model, its panel and link work."""
+    with _served(sample_atlas) as url:
+        page, watch = _page(browser)
+        page.goto(url + "/")
+        page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
+        assert "29,075 models" in page.locator("#footer").inner_text()
+        _search(page, "llama 3 8b gguf")
+        ids = page.locator("#search-results .result-id").all_inner_texts()
+        assert ids and all("gguf" in i.lower() and "llama" in i.lower() for i in ids[:5])
+        page.locator("#search-input").press("Enter")
+        _wait_panel(page, ids[0])
+        page.reload()
+        _wait_panel(page, ids[0])
+        assert "Quantization" in page.locator("#panel").inner_text()
+        assert watch.problems == []
