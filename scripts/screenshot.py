@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Screenshot a built atlas in Debian's chromium (Playwright), for the README and for looking at the map.
 
-    .venv/bin/python scripts/screenshot.py build/atlas docs/img/atlas.png [--hash '#m=Qwen/Qwen2.5-7B']
+.venv/bin/python scripts/screenshot.py build/atlas docs/img/atlas.png [--hash '#m=Qwen/Qwen2.5-7B']
 """
 
 from __future__ import annotations
