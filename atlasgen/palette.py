@@ -43,7 +43,7 @@ N_SIZES = len(SIZE_THRESHOLDS) + 1
 
 # Spread radius (px) per size class, by depth below the pyramid's deepest zoom: markers grow as one zooms in
 # so that at max zoom a single model is a visible, clickable disc (5 px across at least).
-_RADII: tuple[tuple[int, ...], ...] = ((2, 3, 5), (1, 2, 4), (1, 2, 3), (0, 1, 2))
+_RADII: tuple[tuple[int, ...], ...] = ((2, 3, 5), (1, 2, 4), (1, 2, 3), (1, 1, 2), (1, 1, 2), (0, 1, 2))
 MAX_RADIUS = max(max(r) for r in _RADII)
 
 # Weight of one model with 10^6 downloads; the alpha span never ends below it, so at deep zooms (one model

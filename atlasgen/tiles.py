@@ -63,7 +63,7 @@ __all__ = ["RELATIONS", "choose_max_zoom", "relation_legend", "render_relation_t
 TILE = 256
 BLOCK_TILES = 8  # a block is up to 8×8 tiles; its stamps and packed canvas bound the memory in use
 HOW = "log"  # alpha ~ log of the summed popularity weight, within the level's fixed span
-MIN_ALPHA = 150  # the least popular lone model is still visible on the dark background
+MIN_ALPHA = 190  # a lone model with unknown downloads must stay visible on the dark background
 SPAN_QUANTILE = 0.99  # the densest 1 % of pixels saturate, so one hot spot doesn't dim a whole level
 TARGET_SEPARATION_PX = 16.0  # median neighbour gap at max zoom: markers (≤ 5 px radius) stay apart
 # zlib's run-length strategy: tiles are mostly transparent runs; measured 25-40 % faster than the default
