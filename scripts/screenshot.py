@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Screenshot a built atlas in Debian's chromium (Playwright), for the README and for looking at the map.
 
-.venv/bin/python scripts/screenshot.py build/atlas docs/img/atlas.png [--hash '#m=Qwen/Qwen2.5-7B']
+.venv/bin/python scripts/screenshot.py build/atlas docs/img/atlas.png --zoom 1 --search 'qwen2.5 7b instruct'
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--zoom", type=int, help="zoom in this many steps after load")
+    parser.add_argument("--search", help="type this into the search box before the shot")
     args = parser.parse_args()
     server = make_server(args.atlas, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -36,9 +37,11 @@ def main() -> None:
         page.goto(url)
         page.wait_for_selector("img.leaflet-tile-loaded")
         for _ in range(args.zoom or 0):
-            page.mouse.move(args.width / 2, args.height / 2)
-            page.keyboard.press("Equal")
+            page.locator(".leaflet-control-zoom-in").click()
             page.wait_for_timeout(400)
+        if args.search:
+            page.locator("#search-input").press_sequentially(args.search, delay=20)
+            page.wait_for_selector("#search-results:not([hidden]) .result")
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(500)
         args.png.parent.mkdir(parents=True, exist_ok=True)
