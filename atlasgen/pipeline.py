@@ -139,7 +139,12 @@ def _manifest(
         "world": {"size": 256, "bounds": [float(v) for v in (*xy.min(axis=0), *xy.max(axis=0))]},
         "layers": [layer],
         "data": data,
-        "layout": {"algorithm": "forceatlas2", "backend": layout_info.get("backend"), "seed": seed},
+        "layout": {
+            "algorithm": "forceatlas2",
+            "backend": layout_info.get("backend"),
+            "params": layout_info.get("params", {}),
+            "seed": seed,
+        },
         "report": "report.json",
     }
 

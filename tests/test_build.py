@@ -55,6 +55,7 @@ def test_edge_csv_build_writes_a_site_and_accounts_for_every_row(tmp_path: Path)
     manifest = json.loads((out / "atlas.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["models"] == 8 and manifest["counts"]["virtual"] == 1
     assert manifest["snapshot"]["format"] == "csv"
+    assert manifest["layout"]["seed"] == 0 and manifest["layout"]["params"]["barnes_hut_theta"] == 0.5
     layer = manifest["layers"][0]
     assert layer["id"] == "relation" and layer["tiles"] == len(
         list((out / "tiles" / "relation").rglob("*.png"))
