@@ -53,6 +53,11 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--max-zoom", type=click.IntRange(0, 12), help="Deepest tile zoom; default: from point density."
 )
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path, exists=True),
+    help="An earlier atlas (directory or its positions.parquet): surviving models keep their positions.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 def build(
     snapshot: Path | None,
@@ -63,6 +68,7 @@ def build(
     backend: str,
     max_iter: int,
     max_zoom: int | None,
+    previous: Path | None,
     quiet: bool,
 ) -> None:
     """Build a static atlas site from SNAPSHOT (default: the embedded sample of ~29k real Hub models).
@@ -81,6 +87,7 @@ def build(
         backend=backend,
         max_iter=max_iter,
         max_zoom=max_zoom,
+        previous=previous,
         progress=not quiet,
     )
     if not quiet:
@@ -128,6 +135,34 @@ def fetch(
         progress=not quiet,
     )
     click.echo(f"{manifest['rows']:,} models written to {out}")
+
+
+@cli.command()
+@click.option("--models", "-n", required=True, type=click.IntRange(1), help="Number of models to generate.")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Parquet file to write (hub-stats schema).",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed: same seed and size, same file.")
+@click.option(
+    "--no-lineage",
+    default=0.6,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of models without a documented parent (0.815 gives the Hub's ~0.2 edges per model).",
+)
+def synth(models: int, out: Path, seed: int, no_lineage: float) -> None:
+    """Write a synthetic Hub snapshot calibrated to real Hub data (for benchmarks and scale tests).
+
+    The lineage shape, relation mix, downloads and tasks follow the measurements in docs/synth.md.
+    """
+    from atlasgen.synth import write_synthetic_hub
+
+    stats = write_synthetic_hub(models, out, seed=seed, no_lineage=no_lineage)
+    click.echo(f"{models:,} synthetic models written to {out} ({stats.get('edges', 0):,} edges)")
 
 
 @cli.command()

@@ -41,12 +41,18 @@ def build_atlas(
     backend: str = "auto",
     max_iter: int = 300,
     max_zoom: int | None = None,
+    previous: Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Build a complete static atlas site in `out`; return the build report."""
+    """Build a complete static atlas site in `out`; return the build report.
+
+    `previous` (an earlier atlas directory or its positions.parquet) seeds surviving models with their old
+    positions, so the map stays recognisable between snapshots.
+    """
     from atlasgen.graph import build_graph
     from atlasgen.index import write_index
     from atlasgen.layout import layout_atlas
+    from atlasgen.positions import read_previous, write_positions
     from atlasgen.site import write_site
     from atlasgen.snapshot import read_snapshot
     from atlasgen.tiles import render_relation_tiles
@@ -58,6 +64,11 @@ def build_atlas(
     with _stage("graph", timings):
         graph = build_graph(snap)
     nodes_df, edges = graph.nodes, graph.edges
+    seeds = None
+    if previous is not None:
+        seeds, found = read_previous(previous, nodes_df["id"])
+        log.info("previous atlas: %d of %d models keep their position", found, len(nodes_df))
+    groups, labels = _task_groups(nodes_df)
     with _stage("layout", timings):
         xy, layout_info = layout_atlas(
             len(nodes_df),
@@ -68,6 +79,9 @@ def build_atlas(
             backend=backend,
             max_iter=max_iter,
             progress=progress,
+            groups=groups,
+            group_labels=labels,
+            previous=seeds,
         )
     log.info("layout backend: %s (%s)", layout_info.get("backend"), layout_info.get("reason"))
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
@@ -77,6 +91,7 @@ def build_atlas(
             layer = render_relation_tiles(points, work, max_zoom=max_zoom, progress=progress)
         with _stage("index", timings):
             data = write_index(nodes_df, edges, xy, work)
+            data["positions"] = write_positions(nodes_df["id"], xy, work)
         report = _report(graph.report, snap.source, layout_info, timings, seed)
         manifest = _manifest(report, snap.source, layer, data, layout_info, seed, xy)
         with _stage("site", timings):
@@ -88,6 +103,12 @@ def build_atlas(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return report
+
+
+def _task_groups(nodes: Any) -> tuple[Any, list[str]]:
+    """Models without lineage are grouped by task on the map: a code per node (-1 = no task) and the labels."""
+    codes, labels = nodes["pipeline_tag"].factorize(sort=True)
+    return codes, [str(label) for label in labels]
 
 
 def _check_out(out: Path) -> None:
@@ -143,6 +164,7 @@ def _manifest(
             "algorithm": "forceatlas2",
             "backend": layout_info.get("backend"),
             "params": layout_info.get("params", {}),
+            "regions": layout_info.get("regions", {}),
             "seed": seed,
         },
         "report": "report.json",
@@ -179,6 +201,15 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         )
     for reason, count in report["dropped"].items():
         lines.append(f"dropped ({reason}): {count:,} — rows listed in report.json")
+    layout = report.get("layout", {})
+    if layout.get("backend"):
+        lines.append(f"layout: {layout['backend']} backend — {layout.get('reason', '')}")
+    stability = layout.get("stability")
+    if stability:
+        lines.append(
+            f"stability: {stability['survivors']:,} models kept from the previous atlas; displacement "
+            f"median {stability['median']:.2%}, p95 {stability['p95']:.2%} of the map's extent"
+        )
     if "timings_s" in report:
         lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in report["timings_s"].items()))
     return lines

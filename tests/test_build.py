@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -71,6 +72,19 @@ def test_rebuild_replaces_the_previous_atlas(tmp_path: Path) -> None:
     (out / "stale.txt").write_text("old", encoding="utf-8")
     out, report = build(tmp_path, str(tmp_path / "edges.csv"))
     assert not (out / "stale.txt").exists() and report["models"] == 9
+
+
+def test_previous_atlas_keeps_the_map_in_place(tmp_path: Path) -> None:
+    (tmp_path / "edges.csv").write_text(EDGES, encoding="utf-8")
+    first, _ = build(tmp_path, str(tmp_path / "edges.csv"))
+    kept = tmp_path / "last-week"
+    first.rename(kept)
+    out, report = build(tmp_path, str(tmp_path / "edges.csv"), "--previous", str(kept))
+    stability = report["layout"]["stability"]
+    assert stability["survivors"] == report["models"] + report["virtual"]
+    assert stability["p95"] < 0.01  # same snapshot, same seed: nothing should move
+    positions = pd.read_parquet(out / "positions.parquet")
+    assert sorted(positions["id"]) == sorted(pd.read_parquet(kept / "positions.parquet")["id"])
 
 
 @pytest.mark.slow

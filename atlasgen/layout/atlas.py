@@ -1,22 +1,27 @@
-"""The atlas composition: a lineage DAG laid out as a map of islands in world coordinates [0, 256]^2.
+"""The atlas composition: a lineage DAG laid out as a map in world coordinates [0, 256]^2.
 
 One global ForceAtlas2 over the Hub gives a disc of specks with the big families pushed to the rim as
 rings. Instead:
 
-1. split the graph into weakly connected components (one island per family);
-2. fold leaves (one parent, no children) out of the graph; after ForceAtlas2 they sit around their
+1. models with no documented lineage (no edge; ~60% of the Hub) go to their own region, one dense
+   phyllotaxis disc per task (``regions.py``), instead of fogging the map as one-model islands;
+2. the rest splits into weakly connected components (one island per family);
+3. leaves (one parent, no children) are folded out of the graph; after ForceAtlas2 they sit around their
    parent in a phyllotaxis (golden-angle) disc, most-downloaded closest, so a base with hundreds of
    quantizations reads as a dense star, not a ring. The parent keeps their count in its FA2 mass, so
    FA2 reserves room for the disc;
-3. run ForceAtlas2 per component on the remaining core (1-2 core nodes: closed form);
-4. scale each island so that its area is proportional to its node count (uniform density), and pack
-   the islands as circles, largest in the centre (front-chain packing, ``pack_circles``);
-5. fit everything into [0, 256]^2 (x right, y down), centred, aspect preserved.
+4. ForceAtlas2 runs per island on the remaining core (1-2 core nodes: closed form);
+5. each island is scaled so that its area is proportional to its node count (uniform density: one
+   "packing unit" between neighbouring points, as in the group discs), and the islands are packed as
+   circles, largest in the centre (``pack.py``), the two regions side by side;
+6. everything is fitted into [0, 256]^2 (x right, y down), centred, aspect preserved.
+
+With ``previous`` (last snapshot's positions) steps 4-6 keep survivors in place instead (``stable.py``).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from time import perf_counter
 from typing import Any
 
@@ -26,11 +31,26 @@ from scipy.sparse.csgraph import connected_components
 from tqdm import tqdm
 
 import atlasgen.layout as _layout
-from atlasgen.layout.params import ForceAtlas2Params, check_graph
+from atlasgen.layout import stable
+from atlasgen.layout.pack import pack_circles
+from atlasgen.layout.params import ForceAtlas2Params, LayoutParameterError, check_graph
+from atlasgen.layout.regions import (
+    Discs,
+    arrange,
+    check_groups,
+    describe,
+    disc_radii,
+    group_discs,
+    phyllotaxis,
+)
 
-GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
 WORLD = 256.0
 MARGIN = 2.0  # world units left free around the map
+# A fresh map fills this share of the world square, and each island or group disc reserves room for
+# this much growth (in node count): later snapshots then grow into the slack instead of shrinking the
+# whole map or pushing neighbours, the two things that move surviving models.
+FRESH_FILL = 0.9
+GROWTH_ROOM = 0.1
 ISLAND_GAP = 1.0  # gap between packed islands, in leaf spacings (the unit of the packing)
 DISC_SPACING = 0.5  # leaf spacing in a disc, in ForceAtlas2 length units
 # A core node's FA2 mass gains sqrt(folded leaves): its disc's radius grows as sqrt(k), and FA2 keeps
@@ -58,51 +78,75 @@ def layout_atlas(
     backend: str = "auto",
     max_iter: int = 300,
     progress: bool = True,
+    groups: np.ndarray | None = None,
+    group_labels: Sequence[str] | None = None,
+    previous: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Lay out a lineage DAG (edges parent -> child) as an atlas of islands.
+    """Lay out a lineage DAG (edges parent -> child) as an atlas: families as islands, undocumented
+    models (no edge) grouped by task in a region of their own.
 
-    ``weights`` are per *node* (downloads; NaN = unknown, ranked lowest): they order each parent's
-    folded leaves, most-downloaded nearest to the parent. Returns ``(xy, info)``: ``xy`` float64
-    ``(n_nodes, 2)`` inside ``[0, 256]^2``; ``info`` holds backend, reason, params, seconds (total,
-    fa2, compile), components and counts.
+    ``weights`` are per *node* (downloads; NaN = unknown, ranked lowest): they order each disc, most
+    downloaded in the centre. ``groups`` is an int code per node (task; -1 = unknown) and
+    ``group_labels`` a label per code; they group the undocumented models. ``previous`` is the last
+    atlas's ``(n_nodes, 2)`` world positions (NaN rows: new models): survivors then stay where they
+    were. Returns ``(xy, info)``: ``xy`` float64 ``(n_nodes, 2)`` inside ``[0, 256]^2``; ``info`` holds
+    backend, reason, params, seconds, components, counts, ``regions`` (bbox of each region, centre,
+    radius and count of each group disc) and ``stability`` (survivors' displacement / map extent).
     """
     t0 = perf_counter()
     src, dst, n, _ = check_graph(sources, targets, n_nodes, None)
     rank_key = _rank_key(weights, n)
+    codes, names = check_groups(groups, group_labels, n)
+    prev = stable.check_previous(previous, n)
     params = ForceAtlas2Params(max_iter=max_iter, random_state=seed, **ATLAS_FA2)  # validates
     name, reason = _layout.choose_backend(backend)
     compile_s = _warm_up() if n else 0.0
     src, dst = _clean_edges(src, dst, n)
+    comp, ncomp = _components(src, dst, n)
+    lineage = np.flatnonzero(comp >= 0)
+    discs = group_discs(np.flatnonzero(comp < 0), codes, rank_key)
     leaf, parent = _fold_leaves(src, dst, n)
-    ncomp, labels = connected_components(
-        sp.coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n)), directed=True, connection="weak"
+    frame = stable.build_frame(prev, comp, ncomp, discs.nodes, discs.disc) if prev is not None else None
+    core_xy, spacing, fa2_s, used = _layout_cores(
+        n, src, dst, leaf, parent, comp, ncomp, params, name, progress, frame
     )
-    core_xy, spacing, fa2_s, used = _layout_cores(n, src, dst, leaf, labels, ncomp, params, name, progress)
-    xy = _place_leaves(core_xy, spacing, leaf, parent, rank_key)
-    xy = _pack_islands(xy, labels, ncomp)
+    t_pack = perf_counter()
+    fa2_xy = _place_leaves(core_xy, spacing, leaf, parent, rank_key)
+    sigma, mid = _island_scale(fa2_xy, comp, ncomp, lineage)
+    if frame is None:
+        xy, disc_centres = _compose(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)
+    else:
+        from atlasgen.layout.compose import compose_stable
+
+        xy, disc_centres = compose_stable(
+            frame, fa2_xy, sigma, mid, spacing, comp, ncomp, leaf, parent, rank_key, discs
+        )
     info = {
         "backend": name,
         "reason": reason,
         "backends_used": sorted(used),
         "params": {**params.as_dict(), "disc_spacing": DISC_SPACING, "island_gap": ISLAND_GAP},
         "seed": seed,
-        "components": int(ncomp),
+        "components": int(ncomp + discs.nodes.size),
+        "islands": int(ncomp),
+        "undocumented": int(discs.nodes.size),
         "folded_leaves": int(leaf.sum()),
+        "regions": describe(xy, lineage, discs, disc_centres, names),
+        "stability": stable.displacement(xy, prev),
         "seconds": perf_counter() - t0,
         "seconds_fa2": fa2_s,
+        "seconds_pack": perf_counter() - t_pack,
         "seconds_compile": compile_s,
     }
     return xy, info
 
 
 def _rank_key(weights: Any, n: int) -> np.ndarray:
-    """Per-node sort key for leaves: downloads, NaN/missing -> -inf (last)."""
+    """Per-node sort key for discs: downloads, NaN/missing -> -inf (last)."""
     if weights is None:
         return np.zeros(n)
     w = np.asarray(weights, dtype=np.float64).ravel()
     if w.size != n:
-        from atlasgen.layout.params import LayoutParameterError
-
         raise LayoutParameterError(f"weights must hold one value per node ({n}), got {w.size}")
     return np.where(np.isnan(w), -np.inf, w)
 
@@ -116,6 +160,7 @@ def _warm_up() -> float:
         ring = np.arange(k, dtype=np.int64)
         pos = _layout.initial_positions(k, 0)
         force_atlas2_cpu(ring, (ring + 1) % k, k, pos, ForceAtlas2Params(max_iter=1))
+    pack_circles(np.ones(4))
     return perf_counter() - t
 
 
@@ -124,6 +169,20 @@ def _clean_edges(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, 
     keep = src != dst
     key = np.unique(src[keep] * max(n, 1) + dst[keep])
     return key // max(n, 1), key % max(n, 1)
+
+
+def _components(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+    """Weakly connected component per node, numbered 0.. over nodes with an edge; -1 for the rest."""
+    _, labels = connected_components(
+        sp.coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n)), directed=True, connection="weak"
+    )
+    linked = np.zeros(n, dtype=bool)
+    linked[src] = True
+    linked[dst] = True
+    comp = np.full(n, -1, dtype=np.int64)
+    uniq, dense = np.unique(labels[linked], return_inverse=True)
+    comp[linked] = dense
+    return comp, int(uniq.size)
 
 
 def _fold_leaves(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,39 +199,66 @@ def _layout_cores(
     src: np.ndarray,
     dst: np.ndarray,
     leaf: np.ndarray,
-    labels: np.ndarray,
+    parent: np.ndarray,
+    comp: np.ndarray,
     ncomp: int,
     params: ForceAtlas2Params,
     backend: str,
     progress: bool,
+    frame: stable.Frame | None,
 ) -> tuple[np.ndarray, np.ndarray, float, set[str]]:
-    """Positions of core nodes (per island, island-local) and each core node's disc spacing."""
+    """Positions of core nodes (per island, island-local, FA2 units) and each core node's disc spacing.
+
+    Islands of 1-2 core nodes are laid out in closed form, all at once; the rest one by one.
+    """
     keep = ~leaf[dst]
     csrc, cdst = src[keep], dst[keep]
-    order = np.argsort(labels[csrc], kind="stable")
+    order = np.argsort(comp[csrc], kind="stable")
     csrc, cdst = csrc[order], cdst[order]
-    edge_bounds = np.searchsorted(labels[csrc], np.arange(ncomp + 1))
-    core = np.flatnonzero(~leaf)
-    core = core[np.argsort(labels[core], kind="stable")]
-    node_bounds = np.searchsorted(labels[core], np.arange(ncomp + 1))
+    edge_bounds = np.searchsorted(comp[csrc], np.arange(ncomp + 1))
+    core = np.flatnonzero(~leaf & (comp >= 0))
+    core = core[np.argsort(comp[core], kind="stable")]
+    node_bounds = np.searchsorted(comp[core], np.arange(ncomp + 1))
     folded = np.bincount(src[leaf[dst]], minlength=n).astype(np.float64)
-    xy, spacing = np.zeros((n, 2)), np.ones(n)
+    xy, spacing = _small_cores(core, node_bounds, folded, n)
+    seeds, change = (
+        (None, None)
+        if frame is None
+        else stable.fa2_seeds(frame, csrc, cdst, comp, ncomp, parent, DISC_SPACING, params.random_state or 0)
+    )
     local = np.zeros(n, dtype=np.int64)
     fa2_s, used = 0.0, set()
-    for c in tqdm(range(ncomp), desc="layout", unit="island", disable=not progress):
+    big = np.flatnonzero(np.diff(node_bounds) > 2)
+    for c in tqdm(big, desc="layout", unit="island", disable=not progress):
         members = core[node_bounds[c] : node_bounds[c + 1]]
         local[members] = np.arange(members.size)
-        es, ed = (
-            local[csrc[edge_bounds[c] : edge_bounds[c + 1]]],
-            local[cdst[edge_bounds[c] : edge_bounds[c + 1]]],
-        )
+        es = local[csrc[edge_bounds[c] : edge_bounds[c + 1]]]
+        ed = local[cdst[edge_bounds[c] : edge_bounds[c + 1]]]
+        start, p = None, params
+        if seeds is not None and change is not None and not np.isnan(seeds[members[0], 0]):
+            start = seeds[members]
+            p = ForceAtlas2Params(
+                **{**params.as_dict(), "max_iter": stable.iterations(params.max_iter, change[c])}
+            )
         t = perf_counter()
-        pos, s, which = _layout_core(members.size, es, ed, folded[members], params, backend, c)
-        fa2_s += perf_counter() - t if which else 0.0
-        if which:
-            used.add(which)
-        xy[members], spacing[members] = pos, s
+        pos, which = _layout_core(members.size, es, ed, folded[members], p, backend, int(c), start)
+        fa2_s += perf_counter() - t
+        used.add(which)
+        xy[members], spacing[members] = pos, DISC_SPACING
     return xy, spacing, fa2_s, used
+
+
+def _small_cores(
+    core: np.ndarray, node_bounds: np.ndarray, folded: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cores of one node sit at 0; of two, side by side with room for both discs (unit spacing)."""
+    xy, spacing = np.zeros((n, 2)), np.ones(n)
+    size = np.diff(node_bounds)
+    pairs = np.flatnonzero(size == 2)
+    a, b = core[node_bounds[pairs]], core[node_bounds[pairs] + 1]
+    half = 0.5 * (np.sqrt(folded[a] + 1.0) + np.sqrt(folded[b] + 1.0) + 1.0)
+    xy[a, 0], xy[b, 0] = -half, half
+    return xy, spacing
 
 
 def _layout_core(
@@ -183,17 +269,15 @@ def _layout_core(
     params: ForceAtlas2Params,
     backend: str,
     island: int,
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """One island's core: (positions (m, 2), per-node disc spacing, backend used or '')."""
-    if m <= 2:
-        r = np.sqrt(folded + 1.0)  # disc radii at unit spacing
-        half = 0.0 if m == 1 else 0.5 * (r.sum() + 1.0)
-        return np.array([[-half, 0.0], [half, 0.0]])[:m], np.ones(m), ""
-    seed = int(np.random.SeedSequence([params.random_state or 0, island]).generate_state(1)[0])
+    start: np.ndarray | None,
+) -> tuple[np.ndarray, str]:
+    """One island's core of >= 3 nodes: (positions (m, 2), backend used)."""
+    if start is None:
+        seed = int(np.random.SeedSequence([params.random_state or 0, island]).generate_state(1)[0])
+        start = _layout.initial_positions(m, seed)
     mass = 1.0 + np.bincount(es, minlength=m) + np.bincount(ed, minlength=m) + folded**FOLDED_MASS
     which = "gpu" if backend == "gpu" and m >= GPU_MIN_CORE else "cpu"
-    pos = _layout.run_force_atlas2(which, es, ed, m, _layout.initial_positions(m, seed), params, mass=mass)
-    return pos, np.full(m, DISC_SPACING), which
+    return _layout.run_force_atlas2(which, es, ed, m, start, params, mass=mass), which
 
 
 def _place_leaves(
@@ -206,140 +290,71 @@ def _place_leaves(
     par = parent[leaves]
     starts = np.flatnonzero(np.r_[True, par[1:] != par[:-1]])
     rank = np.arange(leaves.size) - np.repeat(starts, np.diff(np.r_[starts, leaves.size]))
-    radius = spacing[par] * np.sqrt(rank + 1.0)
-    angle = rank * GOLDEN_ANGLE
     out = xy.copy()
-    out[leaves, 0] = xy[par, 0] + radius * np.cos(angle)
-    out[leaves, 1] = xy[par, 1] + radius * np.sin(angle)
+    out[leaves] = xy[par] + phyllotaxis(rank, spacing[par], 1.0)
     return out
 
 
-def _pack_islands(xy: np.ndarray, labels: np.ndarray, ncomp: int) -> np.ndarray:
-    """Scale islands to area ~ node count, pack them as circles, fit the map into [0, 256]^2."""
-    if xy.shape[0] == 0:
-        return xy
-    size = np.bincount(labels, minlength=ncomp).astype(np.float64)
+def _island_scale(
+    xy: np.ndarray, comp: np.ndarray, ncomp: int, lineage: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per island: the scale giving it radius sqrt(node count) (packing units), and its bbox centre."""
+    c, pts = comp[lineage], xy[lineage]
+    size = np.bincount(c, minlength=ncomp).astype(np.float64)
     lo = np.full((ncomp, 2), np.inf)
     hi = np.full((ncomp, 2), -np.inf)
-    np.minimum.at(lo, labels, xy)
-    np.maximum.at(hi, labels, xy)
-    centre = 0.5 * (lo + hi)
-    rel = xy - centre[labels]
+    np.minimum.at(lo, c, pts)
+    np.maximum.at(hi, c, pts)
+    mid = 0.5 * (lo + hi)
     extent = np.zeros(ncomp)
-    np.maximum.at(extent, labels, np.hypot(rel[:, 0], rel[:, 1]))
+    np.maximum.at(extent, c, np.hypot(*(pts - mid[c]).T))
     target = np.sqrt(size)
-    scale = np.where(extent > 0, target / np.where(extent > 0, extent, 1.0), 1.0)
-    radii = target + ISLAND_GAP
+    return np.where(extent > 0, target / np.where(extent > 0, extent, 1.0), 1.0), mid
+
+
+def _compose(
+    fa2_xy: np.ndarray,
+    sigma: np.ndarray,
+    mid: np.ndarray,
+    comp: np.ndarray,
+    ncomp: int,
+    lineage: np.ndarray,
+    discs: Discs,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A fresh map: pack islands and group discs as two regions, fit into the world square."""
+    c = comp[lineage]
+    size = np.bincount(c, minlength=ncomp).astype(np.float64)
+    lin_r = np.sqrt(size * (1.0 + GROWTH_ROOM)) + ISLAND_GAP
+    und_r = disc_radii(discs.counts * (1.0 + GROWTH_ROOM))
     order = np.lexsort((np.arange(ncomp), -size))  # largest first, ties by label: deterministic
-    centres = np.zeros((ncomp, 2))
-    centres[order] = pack_circles(radii[order])
-    placed = rel * scale[labels, None] + centres[labels]
-    return _fit(placed, centres, radii)
-
-
-def _fit(xy: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    lin_c = np.zeros((ncomp, 2))
+    lin_c[order], und_c = arrange(lin_r[order], und_r)
+    pu = np.zeros((comp.size, 2))
+    pu[lineage] = (fa2_xy[lineage] - mid[c]) * sigma[c][:, None] + lin_c[c]
+    pu[discs.nodes] = discs.local + und_c[discs.disc]
+    centres = np.concatenate([lin_c, und_c])
+    radii = np.concatenate([lin_r, und_r])
+    if radii.size == 0:
+        return pu, und_c
     lo = (centres - radii[:, None]).min(axis=0)
     hi = (centres + radii[:, None]).max(axis=0)
     span = float((hi - lo).max())
-    scale = (WORLD - 2 * MARGIN) / span if span > 0 else 1.0
-    return (xy - 0.5 * (lo + hi)) * scale + 0.5 * WORLD
+    scale = FRESH_FILL * (WORLD - 2 * MARGIN) / span if span > 0 else 1.0
+    shift = 0.5 * WORLD - 0.5 * (lo + hi) * scale
+    return pu * scale + shift, und_c * scale + shift
 
 
-# Front-chain circle packing (Wang et al. 2006, the algorithm behind d3.packSiblings), written here
-# because neither scipy nor numpy packs circles and the map must not depend on a JS toolchain.
-# Circles are placed in the given order, each tangent to two neighbours on the "front chain" (the
-# current outer boundary) closest to the centroid, so the first (largest) sit in the middle.
-
-
-def _place(b: int, a: int, c: int, x: np.ndarray, y: np.ndarray, r: np.ndarray) -> None:
-    """Put circle c tangent to circles b and a, on the outer side of the chain edge."""
-    dx, dy = x[b] - x[a], y[b] - y[a]
-    d2 = dx * dx + dy * dy
-    if d2 == 0:
-        x[c], y[c] = x[a] + r[c], y[a]
-        return
-    a2, b2 = (r[a] + r[c]) ** 2, (r[b] + r[c]) ** 2
-    if a2 > b2:
-        t = (d2 + b2 - a2) / (2 * d2)
-        h = math.sqrt(max(0.0, b2 / d2 - t * t))
-        x[c], y[c] = x[b] - t * dx - h * dy, y[b] - t * dy + h * dx
-    else:
-        t = (d2 + a2 - b2) / (2 * d2)
-        h = math.sqrt(max(0.0, a2 / d2 - t * t))
-        x[c], y[c] = x[a] + t * dx - h * dy, y[a] + t * dy + h * dx
-
-
-def _overlaps(i: int, j: int, x: np.ndarray, y: np.ndarray, r: np.ndarray) -> bool:
-    dr = r[i] + r[j] - 1e-9 * (r[i] + r[j])
-    return dr > 0 and dr * dr > (x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2
-
-
-def _score(i: int, nxt: list[int], x: np.ndarray, y: np.ndarray, r: np.ndarray) -> float:
-    """Squared distance to the origin of the weighted midpoint of chain edge (i, next(i))."""
-    j = nxt[i]
-    ab = r[i] + r[j]
-    mx, my = (x[i] * r[j] + x[j] * r[i]) / ab, (y[i] * r[j] + y[j] * r[i]) / ab
-    return mx * mx + my * my
-
-
-def pack_circles(radii: np.ndarray) -> np.ndarray:
-    """Centres (n, 2) of non-overlapping circles with these radii (> 0), packed around the origin."""
-    r = np.asarray(radii, dtype=np.float64)
-    n = r.size
-    x, y = np.zeros(n), np.zeros(n)
-    if n >= 2:
-        x[0], x[1] = -r[1], r[0]
-    if n >= 3:
-        _place(1, 0, 2, x, y, r)
-    nxt, prv = list(range(n)), list(range(n))
-    if n >= 3:
-        nxt[0], nxt[1], nxt[2] = 1, 2, 0
-        prv[0], prv[1], prv[2] = 2, 0, 1
-    a, b, i = 0, 1, 3
-    while i < n:
-        _place(a, b, i, x, y, r)
-        hit = _first_overlap(a, b, i, nxt, prv, x, y, r)
-        if hit is not None:  # drop the overlapped arc of the chain and retry circle i
-            if hit[0] == "b":
-                b = hit[1]
-            else:
-                a = hit[1]
-            nxt[a], prv[b] = b, a
-            continue
-        prv[i], nxt[i] = a, b
-        nxt[a], prv[b] = i, i
-        a, b = _closest_pair(i, nxt, x, y, r)
-        i += 1
-    return np.column_stack([x, y])
-
-
-def _first_overlap(
-    a: int, b: int, c: int, nxt: list[int], prv: list[int], x: np.ndarray, y: np.ndarray, r: np.ndarray
-) -> tuple[str, int] | None:
-    """Walk the chain from both ends of (a, b), nearest arc first; return the first circle hit."""
-    j, k, sj, sk = nxt[b], prv[a], r[b], r[a]
-    while True:
-        if sj <= sk:
-            if _overlaps(j, c, x, y, r):
-                return "b", j
-            sj += r[j]
-            j = nxt[j]
-        else:
-            if _overlaps(k, c, x, y, r):
-                return "a", k
-            sk += r[k]
-            k = prv[k]
-        if j == nxt[k]:
-            return None
-
-
-def _closest_pair(c: int, nxt: list[int], x: np.ndarray, y: np.ndarray, r: np.ndarray) -> tuple[int, int]:
-    """The chain edge whose weighted midpoint is closest to the origin (where the next circle goes)."""
-    best, best_score = c, _score(c, nxt, x, y, r)
-    j = nxt[c]
-    while j != c:
-        s = _score(j, nxt, x, y, r)
-        if s < best_score:
-            best, best_score = j, s
-        j = nxt[j]
-    return best, nxt[best]
+def fit_world(pu: np.ndarray, unit: float) -> np.ndarray:
+    """Previous-map units to world; shrink about the centre only if the map outgrew [0, 256]^2."""
+    xy = pu * unit
+    if xy.shape[0] == 0:
+        return xy
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    room = WORLD - 2 * MARGIN
+    span = float((hi - lo).max())
+    if span > room:
+        xy = (xy - 0.5 * (lo + hi)) * (room / span) + 0.5 * WORLD
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+    # then the least translation that brings it inside
+    xy = xy + np.maximum(MARGIN - lo, 0.0) - np.maximum(hi - (WORLD - MARGIN), 0.0)
+    return xy
