@@ -289,3 +289,45 @@ def test_gpu_layout_real() -> None:
     assert np.all(np.isfinite(out[["x", "y"]].to_numpy()))
     xy, info = layout_atlas(n, src, dst, backend="gpu", progress=False)
     assert info["backend"] == "gpu" and np.all((xy >= 0) & (xy <= 256))
+
+
+def test_barnes_hut_close_to_exact_repulsion() -> None:
+    from atlasgen.layout._cpu import _repulsion_exact_serial
+    from atlasgen.layout._quadtree import repulsion_bh_serial
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    xy = np.r_[rng.normal(0, 1, (n // 2, 2)), rng.uniform(-50, 50, (n - n // 2, 2))]  # dense + sparse
+    x, y, m = xy[:, 0].copy(), xy[:, 1].copy(), rng.integers(1, 5, n).astype(np.float64)
+    exact, bh = (np.zeros(n), np.zeros(n)), (np.zeros(n), np.zeros(n))
+    _repulsion_exact_serial(x, y, m, 2.0, *exact)
+    repulsion_bh_serial(x, y, m, 2.0, 0.5, np.arange(n), *bh)
+    err = np.hypot(bh[0] - exact[0], bh[1] - exact[1]) / np.hypot(*exact)
+    assert np.median(err) < 1e-3 and err.max() < 0.02  # theta 0.5: ~3e-4 typical (Gephi's error level)
+
+
+def test_coincident_vertices_stay_finite() -> None:
+    n = 2000  # parallel path; half the vertices start on one spot, a pair sits 1e-12 apart
+    pos = np.random.default_rng(0).uniform(-100, 100, (n, 2))
+    pos[: n // 2] = 3.0
+    pos[n // 2 + 1] = pos[n // 2] + 1e-12
+    frame = pd.DataFrame({"vertex": np.arange(n), "x": pos[:, 0], "y": pos[:, 1]})
+    out = force_atlas2(np.arange(n - 1), np.arange(1, n), n, max_iter=30, pos_list=frame, backend="cpu")
+    xy = out[["x", "y"]].to_numpy()
+    assert np.all(np.isfinite(xy)) and np.abs(xy).max() < 1e6
+
+
+def test_parallel_result_independent_of_thread_count() -> None:
+    import numba
+
+    rng = np.random.default_rng(3)
+    n = 5000  # above PARALLEL_FROM
+    src, dst = rng.integers(0, np.arange(1, n) // 3 + 1), np.arange(1, n)
+    a = force_atlas2(src, dst, n, max_iter=20, random_state=0, backend="cpu")
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        b = force_atlas2(src, dst, n, max_iter=20, random_state=0, backend="cpu")
+    finally:
+        numba.set_num_threads(before)
+    assert a.equals(b)

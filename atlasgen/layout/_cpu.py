@@ -11,7 +11,9 @@ adaptive speed follow Gephi's ``ForceAtlas2.java`` (which cuGraph ports):
 * global speed from total swinging vs. traction with jitter tolerance, and a per-node speed limit
   ``speed / (1 + sqrt(speed * swinging_i))``.
 
-Everything is deterministic: parallel loops write per-node results, sums are taken serially.
+Barnes-Hut repulsion (the time sink: >95 % of an iteration) lives in ``_quadtree.py``. Everything is
+deterministic and independent of the thread count: parallel loops write per-node results, sums are taken
+serially.
 """
 
 from __future__ import annotations
@@ -19,183 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
+from atlasgen.layout._quadtree import repulsion_bh_parallel, repulsion_bh_serial
 from atlasgen.layout.params import ForceAtlas2Params
 
 EXACT_BELOW = 64  # exact O(n^2) repulsion below this many vertices: cheaper than building a tree
 PARALLEL_FROM = 1024  # threads pay off from about this many vertices (2-core measurements)
-_MAX_DEPTH = 48  # quadtree depth cap; bodies closer than root/2^48 share a leaf
-
-
-@njit(cache=True)
-def _grow(arr: np.ndarray, size: int) -> np.ndarray:
-    out = np.full(size, -1, dtype=arr.dtype)
-    out[: arr.shape[0]] = arr
-    return out
-
-
-@njit(cache=True)
-def _grow2(arr: np.ndarray, size: int) -> np.ndarray:
-    out = np.full((size, arr.shape[1]), -1, dtype=arr.dtype)
-    out[: arr.shape[0]] = arr
-    return out
-
-
-@njit(cache=True)
-def _build_quadtree(x: np.ndarray, y: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Insert bodies one by one; return (child, body, mass, comx, comy, cx, cy, half) of the cells.
-
-    ``body[c]`` is the body of a one-body leaf, -1 for an internal cell, -2 for a leaf at the depth cap
-    holding several (near-)coincident bodies. Children are always created after their parent, so a
-    reverse sweep over cell indices accumulates masses bottom-up.
-    """
-    n = x.size
-    cap = 4 * n + 16
-    child = np.full((cap, 4), -1, np.int64)
-    body = np.full(cap, -1, np.int64)
-    depth = np.zeros(cap, np.int64)
-    cmass, comx, comy = np.zeros(cap), np.zeros(cap), np.zeros(cap)
-    cx, cy, half = np.zeros(cap), np.zeros(cap), np.zeros(cap)
-    lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
-    cx[0], cy[0] = 0.5 * (lo_x + hi_x), 0.5 * (lo_y + hi_y)
-    half[0] = 0.5 * max(hi_x - lo_x, hi_y - lo_y) * 1.0001 + 1e-12
-    body[0] = 0
-    cmass[0], comx[0], comy[0] = m[0], x[0], y[0]
-    ncell = 1
-    for i in range(1, n):
-        c = 0
-        while True:
-            if ncell + 5 > cap:
-                cap *= 2
-                child, body, depth = _grow2(child, cap), _grow(body, cap), _grow(depth, cap)
-                cmass, comx, comy = _grow(cmass, cap), _grow(comx, cap), _grow(comy, cap)
-                cx, cy, half = _grow(cx, cap), _grow(cy, cap), _grow(half, cap)
-            if body[c] == -1:  # internal: descend or open a new leaf
-                q = (1 if x[i] >= cx[c] else 0) + (2 if y[i] >= cy[c] else 0)
-                if child[c, q] >= 0:
-                    c = child[c, q]
-                    continue
-                k = ncell
-                ncell += 1
-                h = 0.5 * half[c]
-                cx[k] = cx[c] + (h if q & 1 else -h)
-                cy[k] = cy[c] + (h if q & 2 else -h)
-                half[k], depth[k], body[k] = h, depth[c] + 1, i
-                cmass[k], comx[k], comy[k] = m[i], x[i], y[i]
-                child[c, q] = k
-                break
-            if body[c] == -2 or depth[c] >= _MAX_DEPTH:  # aggregated leaf: add the body to it
-                tot = cmass[c] + m[i]
-                comx[c] = (comx[c] * cmass[c] + x[i] * m[i]) / tot
-                comy[c] = (comy[c] * cmass[c] + y[i] * m[i]) / tot
-                cmass[c], body[c] = tot, -2
-                break
-            # one-body leaf: turn it into an internal cell and push its body one level down
-            j = body[c]
-            body[c], cmass[c] = -1, 0.0
-            q = (1 if x[j] >= cx[c] else 0) + (2 if y[j] >= cy[c] else 0)
-            k = ncell
-            ncell += 1
-            h = 0.5 * half[c]
-            cx[k] = cx[c] + (h if q & 1 else -h)
-            cy[k] = cy[c] + (h if q & 2 else -h)
-            half[k], depth[k], body[k] = h, depth[c] + 1, j
-            cmass[k], comx[k], comy[k] = m[j], x[j], y[j]
-            child[c, q] = k
-    for c in range(ncell - 1, -1, -1):
-        if body[c] == -1:
-            tot, sx, sy = 0.0, 0.0, 0.0
-            for q in range(4):
-                k = child[c, q]
-                if k >= 0:
-                    tot += cmass[k]
-                    sx += comx[k] * cmass[k]
-                    sy += comy[k] * cmass[k]
-            cmass[c] = tot
-            if tot > 0:
-                comx[c], comy[c] = sx / tot, sy / tot
-    return child, body, cmass, comx, comy, cx, cy, half
-
-
-@njit(cache=True)
-def _bh_force(
-    i: int,
-    x: np.ndarray,
-    y: np.ndarray,
-    m: np.ndarray,
-    kr: float,
-    theta2: float,
-    child: np.ndarray,
-    body: np.ndarray,
-    cmass: np.ndarray,
-    comx: np.ndarray,
-    comy: np.ndarray,
-    cx: np.ndarray,
-    cy: np.ndarray,
-    half: np.ndarray,
-    stack: np.ndarray,
-) -> tuple[float, float]:
-    """Barnes-Hut repulsion on body i: open a cell while its width >= theta * distance."""
-    stack[0], sp = 0, 1
-    ax, ay = 0.0, 0.0
-    while sp > 0:
-        sp -= 1
-        c = stack[sp]
-        b = body[c]
-        if b == i or cmass[c] == 0.0:
-            continue  # the leaf holding i itself: skipping it avoids a 1/0 blow-up (positions -> 1e19)
-        dx, dy = x[i] - comx[c], y[i] - comy[c]
-        d2 = dx * dx + dy * dy
-        if b == -1 and 4.0 * half[c] * half[c] >= theta2 * d2:
-            for q in range(4):
-                if child[c, q] >= 0:
-                    stack[sp] = child[c, q]
-                    sp += 1
-            continue
-        if b == -2 and abs(x[i] - cx[c]) <= half[c] and abs(y[i] - cy[c]) <= half[c]:
-            continue  # aggregated leaf containing i: its pull on i is numerically meaningless
-        if d2 > 0.0:
-            f = kr * m[i] * cmass[c] / d2
-            ax += dx * f
-            ay += dy * f
-    return ax, ay
-
-
-@njit(cache=True, parallel=True)
-def _repulsion_bh_parallel(
-    x: np.ndarray,
-    y: np.ndarray,
-    m: np.ndarray,
-    kr: float,
-    theta: float,
-    fx: np.ndarray,
-    fy: np.ndarray,
-) -> None:
-    child, body, cmass, comx, comy, cx, cy, half = _build_quadtree(x, y, m)
-    for i in prange(x.size):
-        stack = np.empty(4 * _MAX_DEPTH + 8, np.int64)
-        ax, ay = _bh_force(i, x, y, m, kr, theta * theta, child, body, cmass, comx, comy, cx, cy, half, stack)
-        fx[i] += ax
-        fy[i] += ay
-
-
-@njit(cache=True)
-def _repulsion_bh_serial(
-    x: np.ndarray,
-    y: np.ndarray,
-    m: np.ndarray,
-    kr: float,
-    theta: float,
-    fx: np.ndarray,
-    fy: np.ndarray,
-) -> None:
-    child, body, cmass, comx, comy, cx, cy, half = _build_quadtree(x, y, m)
-    stack = np.empty(4 * _MAX_DEPTH + 8, np.int64)
-    for i in range(x.size):
-        ax, ay = _bh_force(i, x, y, m, kr, theta * theta, child, body, cmass, comx, comy, cx, cy, half, stack)
-        fx[i] += ax
-        fy[i] += ay
+CHUNK = 1024  # bodies per scheduling chunk of the parallel repulsion
 
 
 @njit(cache=True)
@@ -373,6 +206,7 @@ def _iterate_serial(
     state: np.ndarray,
     ox: np.ndarray,
     oy: np.ndarray,
+    order: np.ndarray,
     n_iter: int,
 ) -> None:
     """Run ``n_iter`` iterations in place, single-threaded, all inside numba (small graphs)."""
@@ -382,7 +216,7 @@ def _iterate_serial(
         fx[:] = 0.0
         fy[:] = 0.0
         if flags[2] and n >= EXACT_BELOW:
-            _repulsion_bh_serial(x, y, m, fparams[0], fparams[1], fx, fy)
+            repulsion_bh_serial(x, y, m, fparams[0], fparams[1], order, fx, fy)
         else:
             _repulsion_exact_serial(x, y, m, fparams[0], fx, fy)
         _move(x, y, m, indptr, nbr, coef, fparams, flags, state, fx, fy, ox, oy)
@@ -400,6 +234,7 @@ def _iterate_parallel(
     state: np.ndarray,
     ox: np.ndarray,
     oy: np.ndarray,
+    order: np.ndarray,
     n_iter: int,
 ) -> None:
     """Large graphs: parallel repulsion, driven from Python one iteration at a time.
@@ -407,16 +242,20 @@ def _iterate_parallel(
     The loop stays in Python on purpose: a cached njit function that calls a ``parallel=True`` one
     segfaults when reloaded from numba's cache (numba 0.68); the Python overhead per iteration
     (~10 us) is nothing next to a parallel Barnes-Hut pass over >= PARALLEL_FROM vertices.
+    Threads take bodies in chunks of CHUNK, first come first served: dense regions cost more per body
+    than sparse ones, and a static half-and-half split left one core idle. Each body still writes only
+    its own force, so the result does not depend on the schedule.
     """
     fx, fy = np.zeros(x.size), np.zeros(x.size)
-    for _ in range(n_iter):
-        fx[:] = 0.0
-        fy[:] = 0.0
-        if flags[2]:
-            _repulsion_bh_parallel(x, y, m, fparams[0], fparams[1], fx, fy)
-        else:
-            _repulsion_exact_parallel(x, y, m, fparams[0], fx, fy)
-        _move(x, y, m, indptr, nbr, coef, fparams, flags, state, fx, fy, ox, oy)
+    with parallel_chunksize(CHUNK):
+        for _ in range(n_iter):
+            fx[:] = 0.0
+            fy[:] = 0.0
+            if flags[2]:
+                repulsion_bh_parallel(x, y, m, fparams[0], fparams[1], order, fx, fy)
+            else:
+                _repulsion_exact_parallel(x, y, m, fparams[0], fx, fy)
+            _move(x, y, m, indptr, nbr, coef, fparams, flags, state, fx, fy, ox, oy)
 
 
 def _csr(
@@ -463,6 +302,7 @@ def force_atlas2_cpu(
     flags = np.array([p.lin_log_mode, p.strong_gravity_mode, p.barnes_hut_optimize])
     state = np.array([1.0, 1.0])
     ox, oy = np.zeros(n), np.zeros(n)
+    order = np.arange(n, dtype=np.int64)  # Morton order of the bodies, refined each iteration
     hook = _hooks(callback)
     hook("on_preprocess_end", x, y)
     chunk = 1 if callback is not None else (100 if p.verbose else p.max_iter)
@@ -470,7 +310,7 @@ def force_atlas2_cpu(
     done = 0
     while done < p.max_iter:
         step = min(chunk, p.max_iter - done)
-        iterate(x, y, mass, indptr, nbr, coef, fparams, flags, state, ox, oy, step)
+        iterate(x, y, mass, indptr, nbr, coef, fparams, flags, state, ox, oy, order, step)
         done += step
         hook("on_epoch_end", x, y)
         if p.verbose:
