@@ -129,7 +129,8 @@ def _from_records(frame: pd.DataFrame, path: Path, fmt: str) -> Snapshot:
     models["downloads"] = _numbers(frame.get("downloads"), len(frame), notes, "downloads")
     models["likes"] = _numbers(frame.get("likes"), len(frame), notes, "likes")
     tags = frame["tags"] if "tags" in frame.columns else pd.Series([None] * len(frame))
-    cards = [_card(c) for c in frame.get("cardData", pd.Series([None] * len(frame)))]
+    # Raw cards: a JSON string per row in hub-stats. Parsed only for rows whose tags lack what we need.
+    cards = list(frame["cardData"]) if "cardData" in frame.columns else [None] * len(frame)
     models["licence"] = pd.Series([_licence(t, c) for t, c in zip(tags, cards, strict=True)], dtype=object)
     models["pipeline_tag"] = _text(frame.get("pipeline_tag"), len(frame))
     models["library_name"] = _text(frame.get("library_name"), len(frame))
@@ -189,11 +190,11 @@ def _card(value: Any) -> dict[str, Any]:
     return {}
 
 
-def _licence(tags: Any, card: dict[str, Any]) -> str | None:
+def _licence(tags: Any, raw_card: Any) -> str | None:
     for tag in _as_list(tags):
         if isinstance(tag, str) and tag.startswith("license:") and len(tag) > 8:
             return tag[8:]
-    lic = card.get("license")
+    lic = _card(raw_card).get("license")
     if isinstance(lic, list):
         lic = lic[0] if lic else None
     return lic.strip() if isinstance(lic, str) and lic.strip() else None
@@ -212,12 +213,12 @@ TAG_RELATIONS = ("adapter", "merge", "quantized", "finetune")
 
 
 def _lineage(
-    rows: pd.Series, ids: pd.Series, base: pd.Series, tags: pd.Series, cards: list[dict]
+    rows: pd.Series, ids: pd.Series, base: pd.Series, tags: pd.Series, cards: list[Any]
 ) -> pd.DataFrame:
     """Parent links per row: `baseModels`, else `base_model:*` tags, else `cardData.base_model`."""
     out: list[tuple[int, Any, str, Any]] = []
     for row, child, bm, tg, card in zip(rows, ids, base, tags, cards, strict=True):
-        found = _from_base_models(bm) or _from_tags(tg) or _from_card(card)
+        found = _from_base_models(bm) or _from_tags(tg) or _from_card(_card(card))
         out.extend((row, child, parent, rel) for parent, rel in found)
     return pd.DataFrame(out, columns=LINK_COLUMNS, dtype=object).astype({"row": "int64"})
 
