@@ -1,7 +1,8 @@
 """The viewer in Debian's chromium: tiles, search, details panel, deep links, history, picking, hostile ids.
 
 The atlas is built from tests/data/tiny/edges.csv through the real pipeline, with the index's file sizes
-shrunk so that the viewer has to descend the search tree, read several detail chunks and id buckets, and pick
+shrunk so that the viewer has to descend the search tree, read several detail chunks, names blocks and
+separator files, and pick
 among several cells. Screenshots go to ``$ATLAS_SCREENSHOTS`` (or the test's tmp_path).
 """
 
@@ -66,9 +67,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from atlasgen.pipeline import build_atlas
 
     out = tmp_path_factory.mktemp("browser") / "atlas"
+    small = index.Sizes(leaf_max=4, top=3, chunk=8, names_block=5, names_group=2, children_cap=50, pick_max=4)
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in {"LEAF_MAX": 4, "TOP": 3, "CHUNK": 8, "IDS_PER_BUCKET": 5, "PICK_MAX": 4}.items():
-            mp.setattr(index, name, value)
+        mp.setattr(index, "SIZES", small)
         build_atlas(TINY, out, seed=0, backend="cpu", progress=False)
     return out
 

@@ -1,12 +1,16 @@
 """The static index: search tree, id buckets, detail chunks and pick cells, on tiny hand-made frames.
 
-``lookup`` below is a line-for-line Python twin of the viewer's ``site/src/search.js``: it reads only the
-files the viewer would fetch.
+``Viewer`` below is a line-for-line Python twin of the viewer's ``site/src/{search,names,details}.js``: it
+reads only the files the viewer would fetch (and counts their bytes).
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
+import dataclasses
+import datetime
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,8 @@ import pandas as pd
 import pytest
 
 from atlasgen import index
+from atlasgen import index_codec as codec
+from atlasgen.index_details import _text
 
 HOSTILE = [
     '"><img src=x onerror=alert(1)>',
@@ -88,13 +94,12 @@ def _frames() -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     return nodes, edges, xy
 
 
+SMALL = index.Sizes(leaf_max=1000, top=2, names_block=3, names_group=2, chunk=4, children_cap=50, pick_max=3)
+
+
 @pytest.fixture(params=[1000, 2], ids=["one-leaf", "deep-tree"])
 def built(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setattr(index, "LEAF_MAX", request.param)
-    monkeypatch.setattr(index, "TOP", 2)
-    monkeypatch.setattr(index, "CHUNK", 4)
-    monkeypatch.setattr(index, "IDS_PER_BUCKET", 3)
-    monkeypatch.setattr(index, "PICK_MAX", 3)
+    monkeypatch.setattr(index, "SIZES", dataclasses.replace(SMALL, leaf_max=request.param))
     nodes, edges, xy = _frames()
     data = index.write_index(nodes, edges, xy, tmp_path)
     return {"root": tmp_path, "data": data, "nodes": nodes, "edges": edges, "xy": xy}
@@ -110,56 +115,148 @@ def _fill(template: str, **values: object) -> str:
     return template
 
 
-def lookup(root: Path, data: dict[str, Any], text: str, limit: int = 10) -> list[str]:
-    """The viewer's search (search.js), reading the same files."""
+class Viewer:
+    """The viewer's reading of the data files (names.js, details.js, search.js), counting bytes fetched."""
 
-    def node(prefix: str) -> Any:
-        return _read(root, _fill(data["search"]["template"], key=index.encode_key(prefix)))
+    def __init__(self, root: Path, data: dict[str, Any]) -> None:
+        self.root, self.data = root, data
+        self.fetched: dict[str, int] = {}
 
-    def descend(query: str) -> tuple[list[list[Any]], bool]:
-        current, prefix = node(""), ""
+    def read(self, rel: str) -> Any:
+        raw = (self.root / rel).read_bytes()
+        self.fetched[rel] = len(raw)
+        return json.loads(raw.decode("utf-8"))
+
+    def id_of(self, vertex: int) -> str:
+        names = self.data["names"]
+        block = self.read(_fill(names["template"], block=vertex // names["block"]))
+        return codec.front_decode(codec.decode_varints(block["n"]), block["t"])[vertex % names["block"]]
+
+    def resolve(self, model_id: str) -> int | None:
+        names = self.data["names"]
+        g = bisect.bisect_right(names["top"], model_id) - 1
+        sep = self.read(_fill(names["separators"], group=g))
+        seps = codec.front_decode(codec.decode_varints(sep["n"]), sep["t"])
+        b = g * names["group"] + bisect.bisect_right(seps, model_id) - 1
+        block = self.read(_fill(names["template"], block=b))
+        ids = codec.front_decode(codec.decode_varints(block["n"]), block["t"])
+        return b * names["block"] + ids.index(model_id) if model_id in ids else None
+
+    def node(self, prefix: str) -> dict[str, Any]:
+        raw = self.read(_fill(self.data["search"]["template"], key=index.encode_key(prefix)))
+        ints = codec.decode_varints(raw["n"])
+        lens = [x for i, x in enumerate(ints) if i % 3 != 2]
+        phrases = codec.front_decode(lens, raw["t"], prefix)
+        verts = codec.decode_fixed(raw["v"], self.data["vertex_width"])
+        dls = [d - 1 if d else None for d in ints[2::3]]
+        return {**raw, "entries": list(zip(phrases, verts, dls, strict=True))}
+
+    def descend(self, query: str) -> tuple[list[tuple[str, int, int | None]], bool]:
+        current, prefix = self.node(""), ""
         for ch in query:
-            if current["complete"]:
+            if current["k"]:
                 break
-            if ch not in current["children"]:
+            if ch not in current["c"]:
                 return [], True
             prefix += ch
-            current = node(prefix)
-        entries = [
-            e
-            for e in current["entries"]
-            if prefix == query or any(p.startswith(query) for p in _all_phrases(e[0]))
-        ]
-        return entries, current["complete"]
+            current = self.node(prefix)
+        return [e for e in current["entries"] if e[0].startswith(query)], current["k"] == 1
 
-    def covers_all(model_id: str, query_tokens: list[str]) -> bool:
-        return all(any(t.startswith(q) for t in index.tokens(model_id)) for q in query_tokens)
+    def lookup(self, text: str, limit: int = 10) -> list[str]:
+        """search.js's lookup."""
+        query = " ".join(index.tokens(text))
+        if not query:
+            return []
+        found, _ = self.descend(query)
+        toks = index.tokens(text)
+        if len(found) < limit and len(toks) > 1:
+            runs = []
+            for n in range(len(toks) - 1, 0, -1):
+                runs += sorted(
+                    (" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)), key=len, reverse=True
+                )
+            maybe = []
+            for run in runs[:10]:
+                entries, _ = self.descend(run)
+                found += [e for e in entries if _covers_all(e[0], toks)]
+                maybe += [e for e in entries if not _covers_all(e[0], toks)]
+                if len({e[1] for e in found}) >= limit:
+                    break
+            have = {e[1] for e in found}
+            if len(have) < limit and maybe:
+                check = _rank([e for e in maybe if e[1] not in have])[:limit]
+                found += [e for e in check if _covers_all(self.id_of(e[1]), toks)]
+        return [self.id_of(e[1]) for e in _rank(found)[:limit]]
 
-    query = " ".join(index.tokens(text))
-    if not query:
-        return []
-    found, _ = descend(query)
-    toks = index.tokens(text)
-    if len(found) < limit and len(toks) > 1:
-        runs = []
-        for n in range(len(toks) - 1, 0, -1):
-            runs += sorted(
-                (" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)), key=len, reverse=True
+    def details(self, vertex: int) -> dict[str, Any]:
+        """details.js's get."""
+        det = self.data["details"]
+        chunk_no = vertex // det["chunk_size"]
+        chunk = self.read(_fill(det["template"], chunk=chunk_no))
+        words = self.read(det["dict"])
+        cap = det["children_cap"]
+        refs = iter(codec.decode_fixed(chunk["v"], self.data["vertex_width"]))
+        xy = codec.decode_fixed(chunk["xy"], 3)
+        ints = iter(codec.decode_varints(chunk["n"]))
+        authors = iter(chunk["a"])
+
+        def word(table: str, code: int) -> str | None:
+            return words[table][code - 1] if code else None
+
+        for i in range(chunk_no * det["chunk_size"], vertex + 1):
+            flags = next(ints)
+            row: dict[str, Any] = {"relation": word("relation", flags >> 2), "virtual": bool(flags >> 1 & 1)}
+            row["author"] = next(authors) if flags & 1 else None
+            row["downloads"], row["likes"] = (d - 1 if d else None for d in (next(ints), next(ints)))
+            for name in ("licence", "task", "library"):
+                row[name] = word(name, next(ints))
+            day = next(ints)
+            row["created"] = (
+                (datetime.date(1970, 1, 1) + datetime.timedelta(days=det["first_day"] + day - 1)).isoformat()
+                if day
+                else None
             )
-        for run in runs[:10]:
-            entries, complete = descend(run)
-            found += [e for e in entries if covers_all(e[0], toks)]
-            if complete and " " not in run:
-                break
+            k = i - chunk_no * det["chunk_size"]
+            row["x"], row["y"] = (xy[2 * k] * 256 / det["xy_steps"], xy[2 * k + 1] * 256 / det["xy_steps"])
+            lineage = next(ints)
+            listed, n_parents = lineage % (cap + 1), lineage // (cap + 1)
+            row["parents"] = [[next(refs), word("relation", next(ints))] for _ in range(n_parents)]
+            row["children"] = []
+            for _ in range(listed):
+                rel, dl = word("relation", next(ints)), next(ints)
+                row["children"].append([next(refs), rel, dl - 1 if dl else None])
+            left = next(ints) if listed == cap else 0
+            row["children_total"] = listed + left
+            by_rel: dict[str, int] = {}
+            if left:
+                for _ in range(next(ints)):
+                    rel = word("relation", next(ints))
+                    by_rel[str(rel)] = next(ints)
+            else:
+                for _, rel, _ in row["children"]:
+                    by_rel[rel] = by_rel.get(rel, 0) + 1
+            row["children_by_relation"] = by_rel
+        model_id = self.id_of(vertex)
+        row["id"] = model_id
+        row["author"] = row["author"] or model_id.split("/", 1)[0]
+        row["parents"] = [[v, self.id_of(v), rel] for v, rel in row["parents"]]
+        row["children"] = [[v, self.id_of(v), rel, dl] for v, rel, dl in row["children"]]
+        return row
+
+
+def _rank(entries: list[tuple[str, int, int | None]]) -> list[tuple[str, int, int | None]]:
     seen: set[int] = set()
-    unique = [e for e in found if not (e[2] in seen or seen.add(e[2]))]  # type: ignore[func-returns-value]
-    unique.sort(key=lambda e: (-(e[1] if e[1] is not None else -1), e[0]))
-    return [e[0] for e in unique[:limit]]
+    unique = [e for e in entries if not (e[1] in seen or seen.add(e[1]))]  # type: ignore[func-returns-value]
+    return sorted(unique, key=lambda e: (-(e[2] if e[2] is not None else -1), e[1]))
 
 
-def _all_phrases(model_id: str) -> list[str]:
-    toks = index.tokens(model_id)
-    return [" ".join(toks[i:]) for i in range(len(toks))]
+def _covers_all(text: str, query_tokens: list[str]) -> bool:
+    own = index.tokens(text)
+    return all(any(t.startswith(q) for t in own) for q in query_tokens)
+
+
+def lookup(root: Path, data: dict[str, Any], text: str, limit: int = 10) -> list[str]:
+    return Viewer(root, data).lookup(text, limit)
 
 
 def test_every_model_found_by_id_name_and_token_prefixes(built: dict[str, Any]) -> None:
@@ -184,7 +281,7 @@ def test_search_token_prefixes_and_ranking(built: dict[str, Any]) -> None:
     assert [downloads[m] for m in got] == sorted((downloads[m] for m in got), reverse=True)
     # tokens not contiguous: exact while the runs end on leaves, the best matches once they end on inner nodes
     loose = set(lookup(root, data, "llama 3 8b gguf"))
-    assert loose == ggufs if len(IDS) < index.LEAF_MAX else loose and loose <= ggufs
+    assert loose == ggufs if len(IDS) < index.SIZES.leaf_max else loose and loose <= ggufs
     assert "TheBloke/Llama-2-7B-GGUF" in lookup(root, data, "llama 7b gguf")
     assert "TheBloke/Llama-2-7B-AWQ" in lookup(root, data, "thebloke/llama-2")
     assert "TheBloke/Llama-2-7B-AWQ" in lookup(root, data, "the")
@@ -199,41 +296,52 @@ def test_search_tree_shape(built: dict[str, Any]) -> None:
     assert len(files) == data["search"]["nodes"]
     for f in files:
         node = json.loads(f.read_text(encoding="utf-8"))
-        assert set(node) == {"children", "complete", "entries"}
-        ranks = [(-(d if d is not None else -1), i) for i, d, _ in node["entries"]]
-        assert ranks == sorted(ranks)
-        if node["complete"]:
-            assert node["children"] == []
-            assert len(node["entries"]) <= index.LEAF_MAX
-    if index.LEAF_MAX == 2:
+        assert set(node) == {"c", "k", "n", "t", "v"}
+        if node["k"]:
+            assert node["c"] == ""
+            assert len(node["v"]) // data["vertex_width"] <= index.SIZES.leaf_max * 2
+    if index.SIZES.leaf_max == 2:
         assert data["search"]["nodes"] > 10  # the deep tree really is deep
 
 
-def test_exact_id_resolves_with_one_bucket(built: dict[str, Any]) -> None:
+def test_exact_id_resolves_with_two_small_files(built: dict[str, Any]) -> None:
     root, data = built["root"], built["data"]
-    ids = data["ids"]
-    assert ids["buckets"] == -(-len(IDS) // 3)
+    names = data["names"]
+    assert names["blocks"] == -(-len(IDS) // 3) and len(names["top"]) == -(-names["blocks"] // 2)
     for v, model_id in enumerate(built["nodes"]["id"]):
-        bucket = _read(root, _fill(ids["template"], bucket=index.fnv1a32(model_id) % ids["buckets"]))
-        assert bucket[model_id] == v
-    assert index.fnv1a32("") == 0x811C9DC5
-    assert index.fnv1a32("a") == 0xE40C292C  # FNV-1a reference value
+        viewer = Viewer(root, data)
+        assert viewer.resolve(model_id) == v
+        assert len(viewer.fetched) == 2
+        assert viewer.id_of(v) == model_id
+    for missing in ("", "no/such-model", "zzzz", "\U0010ffff"):
+        assert Viewer(root, data).resolve(missing) is None
+
+
+def test_separators_split_sorted_ids() -> None:
+    from atlasgen.index_names import separator
+
+    assert separator("meta-llama/Llama-2", "meta-llama/Meta") == "meta-llama/M"
+    assert separator("a", "ab") == "ab"
+    assert separator("A", "a") == "a"
+    with pytest.raises(ValueError):
+        separator("b", "a")
 
 
 def test_details_carry_lineage(built: dict[str, Any]) -> None:
-    root, data, nodes = built["root"], built["data"], built["nodes"]
-    det = data["details"]
+    root, data, nodes, xy = built["root"], built["data"], built["nodes"], built["xy"]
     vertex = {m: v for v, m in enumerate(nodes["id"])}
 
     def get(model_id: str) -> dict[str, Any]:
-        v = vertex[model_id]
-        chunk = _read(root, _fill(det["template"], chunk=v // det["chunk_size"]))
-        return dict(zip(chunk["fields"], chunk["rows"][v - chunk["start"]], strict=True))
+        return Viewer(root, data).details(vertex[model_id])
 
     instruct = get("meta-llama/Meta-Llama-3-8B-Instruct")
+    assert instruct["id"] == "meta-llama/Meta-Llama-3-8B-Instruct" and instruct["author"] == "meta-llama"
     assert instruct["parents"] == [
         [vertex["meta-llama/Meta-Llama-3-8B"], "meta-llama/Meta-Llama-3-8B", "finetune"]
     ]
+    assert instruct["relation"] == "finetune" and instruct["virtual"] is False
+    assert instruct["task"] == "text-generation" and instruct["library"] == "transformers"
+    assert instruct["created"] == "2024-04-18"
     assert instruct["children_total"] == 2
     assert instruct["children_by_relation"] == {"quantized": 2}
     assert {c[1] for c in instruct["children"]} == {
@@ -249,11 +357,17 @@ def test_details_carry_lineage(built: dict[str, Any]) -> None:
     lonely = get("lonely/model")
     assert lonely["virtual"] is True and lonely["downloads"] is None and lonely["licence"] in (None, "mit")
     assert lonely["parents"] == [] and lonely["children"] == [] and lonely["children_by_relation"] == {}
+    for model_id, v in vertex.items():
+        row = get(model_id)
+        assert row["likes"] == nodes["likes"][v] and row["licence"] == _text(nodes["licence"][v])
+        assert abs(row["x"] - xy[v, 0]) < 1e-3 and abs(row["y"] - xy[v, 1]) < 1e-3
     assert get("gpt2")["x"] == 0.0 and get("gpt2")["y"] == 256.0
+    words = _read(root, data["details"]["dict"])
+    assert "finetune" in words["relation"] and set(words) == {"licence", "library", "relation", "task"}
 
 
 def test_children_are_capped_by_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "CHILDREN_CAP", 2)
+    monkeypatch.setattr(index, "SIZES", dataclasses.replace(SMALL, children_cap=2))
     ids = ["base/m", *(f"kid/{i}" for i in range(5))]
     nodes = pd.DataFrame(
         {
@@ -276,8 +390,8 @@ def test_children_are_capped_by_downloads(tmp_path: Path, monkeypatch: pytest.Mo
             "relation": ["quantized", "finetune", "quantized", "adapter", "quantized"],
         }
     )
-    index.write_index(nodes, edges, np.full((6, 2), 128.0), tmp_path)
-    row = dict(zip(index.DETAIL_FIELDS, _read(tmp_path, "data/detail/0.json")["rows"][0], strict=True))
+    data = index.write_index(nodes, edges, np.full((6, 2), 128.0), tmp_path)
+    row = Viewer(tmp_path, data).details(0)
     assert [c[1] for c in row["children"]] == ["kid/2", "kid/3"]
     assert row["children_total"] == 5
     assert row["children_by_relation"] == {"adapter": 1, "finetune": 1, "quantized": 3}
@@ -288,6 +402,7 @@ def test_pick_cells_hold_every_model_once(built: dict[str, Any]) -> None:
     pick = data["pick"]
     z = pick["zoom"]
     side = 2**z
+    cell = 256 / side
     bits = base64.b64decode(pick["occupied"])
     seen: list[int] = []
     files = list((root / "data" / "pick").rglob("*.json"))
@@ -297,11 +412,15 @@ def test_pick_cells_hold_every_model_once(built: dict[str, Any]) -> None:
         assert int(f.parent.parent.name) == z
         i = cy * side + cx
         assert bits[i >> 3] >> (i & 7) & 1
-        points = _read(root, str(f.relative_to(root)))["points"]
-        assert 0 < len(points) <= index.PICK_MAX or z == max(index.PICK_ZOOMS)
-        for x, y, v in points:
-            assert (x, y) == (round(xy[v, 0], 4), round(xy[v, 1], 4))
-            assert min(int(x * side / 256), side - 1) == cx and min(int(y * side / 256), side - 1) == cy
+        raw = _read(root, str(f.relative_to(root)))
+        verts = list(itertools.accumulate(codec.decode_varints(raw["v"])))
+        local = codec.decode_fixed(raw["p"], 2)
+        assert 0 < len(verts) <= index.SIZES.pick_max or z == max(index.SIZES.pick_zooms)
+        assert verts == sorted(verts) and len(local) == 2 * len(verts)
+        for k, v in enumerate(verts):
+            x = (cx + (local[2 * k] + 0.5) / pick["steps"]) * cell
+            y = (cy + (local[2 * k + 1] + 0.5) / pick["steps"]) * cell
+            assert abs(x - xy[v, 0]) <= cell / pick["steps"] and abs(y - xy[v, 1]) <= cell / pick["steps"]
             seen.append(v)
     assert sorted(seen) == list(range(len(IDS)))
     assert sum(bin(b).count("1") for b in bits) == pick["cells"]
@@ -325,23 +444,32 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_hostile_ids_round_trip(built: dict[str, Any]) -> None:
-    root = built["root"]
+    root, data = built["root"], built["data"]
     texts = [p.read_text(encoding="utf-8") for p in (root / "data").rglob("*.json")]
     blob = "\n".join(texts)
+    assert "\\u003c" not in blob and "&lt;" not in blob and "\\u202e" not in blob  # JSON's own escaping only
+    vertex = {m: v for v, m in enumerate(built["nodes"]["id"])}
     for model_id in HOSTILE:
-        assert json.dumps(model_id, ensure_ascii=False)[1:-1] in blob  # JSON's own escaping, nothing more
-    assert "\\u003c" not in blob and "&lt;" not in blob and "\\u202e" not in blob
-    in_search, in_details, in_buckets = set(), set(), set()
-    for text in texts:
-        obj = json.loads(text)
-        if "entries" in obj:
-            in_search |= {e[0] for e in obj["entries"]}
-        elif "rows" in obj:
-            in_details |= {r[0] for r in obj["rows"]}
-        elif "points" not in obj:
-            in_buckets |= set(obj)
-    for found in (in_search, in_details, in_buckets):
-        assert set(HOSTILE) <= found
+        viewer = Viewer(root, data)
+        assert viewer.resolve(model_id) == vertex[model_id]
+        assert viewer.details(vertex[model_id])["id"] == model_id
+        assert model_id in viewer.lookup(model_id, limit=50)
+
+
+def test_codec_round_trips() -> None:
+    values = [0, 1, 31, 32, 1023, 1024, 2**40, 7]
+    assert codec.decode_varints(codec.varints(values)) == values
+    assert codec.varints([0, 31, 32]) == "0VX0"
+    assert codec.decode_fixed(codec.fixed([0, 63, 4095], 2), 2) == [0, 63, 4095]
+    with pytest.raises(ValueError):
+        codec.fixed([4096], 2)
+    with pytest.raises(ValueError):
+        codec.varints([-1])
+    strings = ["", "a", "ab", "ab\U0001f600x", "ab\U0001f600y", "b"]
+    lens, rests = codec.front_code(strings)
+    assert codec.front_decode(lens, rests) == strings
+    assert lens[6:10] == [2, 3, 4, 1]  # the emoji counts two UTF-16 units, as in JavaScript
+    assert codec.vertex_width(64**3) == 3 and codec.vertex_width(64**3 + 1) == 4
 
 
 def test_encode_key() -> None:
@@ -364,8 +492,8 @@ def test_shape_mismatch_is_a_bug(tmp_path: Path) -> None:
         index.write_index(nodes, edges, xy[:3], tmp_path)
 
 
-def test_viewer_normalises_like_the_index() -> None:
-    """site/src/normalise.js (run by node) agrees with index.py on tokens, keys and the id hash."""
+def test_viewer_normalises_and_decodes_like_the_index() -> None:
+    """site/src/normalise.js (run by node) agrees with the index on tokens, keys, decoders and id order."""
     import shutil
     import subprocess
 
@@ -373,20 +501,87 @@ def test_viewer_normalises_like_the_index() -> None:
     if node is None:
         pytest.skip("node is not installed")
     module = Path(__file__).resolve().parents[1] / "site" / "src" / "normalise.js"
-    samples = [*IDS, "Meta-Llama/Llama_3.1  8B", "İstanbul/ΣΑΣ", "x" * 300]
+    samples = [*IDS, "Meta-Llama/Llama_3.1  8B", "İstanbul/ΣΑΣ", "x" * 300, "a\U0001f600b", "a\uffffb"]
+    ordered = sorted(samples)
+    lens, rests = codec.front_code(ordered)
+    ints = [0, 1, 31, 32, 1023, 1024, 2**40]
+    payload = {
+        "samples": samples,
+        "lens": codec.varints(lens),
+        "rests": rests,
+        "ints": codec.varints(ints),
+        "fixed": codec.fixed(ints[:6], 3),
+    }
     script = (
         f"import * as n from {json.dumps(module.as_uri())};"
-        "const ids = JSON.parse(process.argv[1]);"
-        "console.log(JSON.stringify(ids.map((s) => [n.tokens(s), n.encodeKey(n.phrase(s)), n.fnv1a32(s)])));"
+        "const p = JSON.parse(process.argv[1]);"
+        "const s = p.samples;"
+        "console.log(JSON.stringify({"
+        "norm: s.map((x) => [n.tokens(x), n.encodeKey(n.phrase(x))]),"
+        "front: n.frontDecode(n.decodeVarints(p.lens), p.rests),"
+        "ints: n.decodeVarints(p.ints), fixed: n.decodeFixed(p.fixed, 3),"
+        "order: [...s].sort(n.compareIds)}));"
     )
     result = subprocess.run(
-        [node, "--input-type=module", "-e", script, json.dumps(samples)],
+        [node, "--input-type=module", "-e", script, json.dumps(payload)],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
-    expected = [
-        [index.tokens(s), index.encode_key(" ".join(index.tokens(s))), index.fnv1a32(s)] for s in samples
-    ]
-    assert json.loads(result.stdout) == expected
+    got = json.loads(result.stdout)
+    assert got["norm"] == [[index.tokens(x), index.encode_key(" ".join(index.tokens(x)))] for x in samples]
+    assert got["front"] == ordered and got["order"] == ordered
+    assert got["ints"] == ints and got["fixed"] == ints[:6]
+
+
+# Measured with the default sizes (docs in the report): 2M synthetic models take 80 B/model (search 39,
+# details 20, names 14, pick 7); the same generator at 20k takes BYTES_PER_MODEL_20K. The bounds fail a
+# regression of more than ~10%.
+BYTES_PER_MODEL_20K = {"search": 57.3, "detail": 19.0, "names": 16.8, "pick": 5.2}
+MAX_QUERY_BYTES = 150_000
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from atlasgen.graph import build_graph
+    from atlasgen.snapshot import read_snapshot
+    from atlasgen.synth import write_synthetic_hub
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    write_synthetic_hub(20_000, folder / "hub.parquet")
+    graph = build_graph(read_snapshot(folder / "hub.parquet"))
+    xy = np.random.default_rng(0).uniform(0, 256, size=(len(graph.nodes), 2))
+    data = index.write_index(graph.nodes, graph.edges, xy, folder / "site")
+    return {"root": folder / "site", "data": data, "nodes": graph.nodes}
+
+
+def test_bytes_per_model_stay_small(synthetic: dict[str, Any]) -> None:
+    data, n = synthetic["data"], len(synthetic["nodes"])
+    per_model = {part: data["parts"][part]["bytes"] / n for part in BYTES_PER_MODEL_20K}
+    print({k: round(v, 2) for k, v in per_model.items()})
+    for part, bound in BYTES_PER_MODEL_20K.items():
+        assert per_model[part] <= bound * 1.1, (part, per_model[part], bound)
+
+
+def test_queries_fetch_little(synthetic: dict[str, Any]) -> None:
+    root, data, nodes = synthetic["root"], synthetic["data"], synthetic["nodes"]
+    rng = np.random.default_rng(1)
+    ids = [str(nodes["id"].iat[int(v)]) for v in rng.choice(len(nodes), 60, replace=False)]
+    queries = []
+    for model_id in ids:
+        name_tokens = index.tokens(model_id.split("/", 1)[-1])
+        queries += [model_id, model_id.split("/", 1)[-1], " ".join(name_tokens[1:4]), name_tokens[0][:3]]
+        queries.append(" ".join(t for i, t in enumerate(name_tokens) if i != 1))  # word parts, one left out
+    worst = 0
+    for query in queries:
+        viewer = Viewer(root, data)
+        viewer.lookup(query)
+        worst = max(worst, sum(viewer.fetched.values()))
+    for model_id in ids[:10]:
+        viewer = Viewer(root, data)
+        vertex = viewer.resolve(model_id)
+        assert vertex is not None and viewer.details(vertex)["id"] == model_id
+        worst = max(worst, sum(viewer.fetched.values()))
+    print("worst fetch", worst)
+    assert worst <= MAX_QUERY_BYTES

@@ -13,7 +13,12 @@ function fill(template, values) {
 export function createUrls(data) {
   return {
     searchNode: (key) => fill(data.search.template, { key }),
-    idBucket: (bucket) => fill(data.ids.template, { bucket }),
+    namesBlock: (block) => fill(data.names.template, { block }),
+    separators: (group) => fill(data.names.separators, { group }),
+    // Where ids live: `block` ids per names file, `group` blocks per separator file, `top` separators.
+    vertexWidth: data.vertex_width, // characters per vertex number in the fixed streams
+    namesLayout: { block: data.names.block, group: data.names.group, top: data.names.top },
+    dictionary: () => data.details.dict,
     detailChunk: (chunk) => fill(data.details.template, { chunk }),
     pickCell: (z, x, y) => fill(data.pick.template, { z, x, y }),
   };

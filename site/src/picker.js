@@ -1,14 +1,29 @@
 // Nearest model to a world position, reading only the pick cells that the search circle touches.
 
-import { createBitmap } from './normalise.js';
+import { createBitmap, decodeFixed, decodeVarints } from './normalise.js';
 
 const MAX_CELLS = 25;
 
 export function createPicker(fetcher, urls, data) {
-  const { zoom } = data.pick;
+  const { zoom, steps } = data.pick;
   const side = 2 ** zoom;
   const cellSize = 256 / side;
   const occupied = createBitmap(data.pick.occupied);
+  const decoded = new WeakMap();
+
+  // A cell's points as [x, y, vertex]: vertices from their differences, positions at the middle of their step.
+  function pointsOf(cell, cx, cy) {
+    let points = decoded.get(cell);
+    if (points) return points;
+    const local = decodeFixed(cell.p, 2);
+    let vertex = 0;
+    points = decodeVarints(cell.v).map((delta, i) => {
+      vertex += delta;
+      return [(cx + (local[2 * i] + 0.5) / steps) * cellSize, (cy + (local[2 * i + 1] + 0.5) / steps) * cellSize, vertex];
+    });
+    decoded.set(cell, points);
+    return points;
+  }
 
   function cellsAround(x, y, radius) {
     const r = Math.min(radius, (Math.sqrt(MAX_CELLS) / 2) * cellSize);
@@ -27,15 +42,15 @@ export function createPicker(fetcher, urls, data) {
     const loaded = await Promise.all(cells.map(([cx, cy]) => fetcher.json(urls.pickCell(zoom, cx, cy))));
     let best = null;
     let bestD = r * r;
-    for (const cell of loaded) {
-      for (const [px, py, vertex] of cell.points) {
+    loaded.forEach((cell, i) => {
+      for (const [px, py, vertex] of pointsOf(cell, cells[i][0], cells[i][1])) {
         const d = (px - x) ** 2 + (py - y) ** 2;
         if (d <= bestD) {
           bestD = d;
           best = { x: px, y: py, vertex };
         }
       }
-    }
+    });
     return best;
   }
 

@@ -1,14 +1,34 @@
 // Lookup over the sharded search tree: descend by characters of the query phrase, then rank by downloads.
 //
 // A query first matches as one phrase (its tokens contiguous, the last one a prefix). When that finds too
-// few models, contiguous runs of its tokens are looked up too (longest first) and filtered to models having
-// every query token as a token prefix, in any order; a single token that ends on a complete leaf is exhaustive.
+// few models, contiguous runs of its tokens are looked up too (longest first), keeping the models whose
+// phrase from that run on has every query token as a token prefix (the best few others are checked on their
+// id). Ids come from the names blocks, only for the models checked and the results shown.
 
-import { encodeKey, phrase, phrasesOf, tokens } from './normalise.js';
+import { createNames } from './names.js';
+import { decodeFixed, decodeVarints, encodeKey, frontDecode, phrase, tokens } from './normalise.js';
 
 const MAX_RUNS = 10;
 
 export function createSearch(fetcher, urls) {
+  const names = createNames(fetcher, urls);
+  const width = urls.vertexWidth;
+  const decoded = new WeakMap();
+
+  // A node's entries: { phrase, vertex, downloads }.
+  function entriesOf(node, prefix) {
+    let entries = decoded.get(node);
+    if (entries) return entries;
+    const ints = decodeVarints(node.n);
+    const lens = [];
+    for (let i = 0; i < ints.length; i += 3) lens.push(ints[i], ints[i + 1]);
+    const phrases = frontDecode(lens, node.t, prefix);
+    const vertices = decodeFixed(node.v, width);
+    entries = phrases.map((p, i) => ({ phrase: p, vertex: vertices[i], downloads: ints[3 * i + 2] ? ints[3 * i + 2] - 1 : null }));
+    decoded.set(node, entries);
+    return entries;
+  }
+
   const node = (prefix) => fetcher.json(urls.searchNode(encodeKey(prefix)));
 
   // Entries with a phrase starting with `query`; complete: every such model is there.
@@ -16,19 +36,18 @@ export function createSearch(fetcher, urls) {
     let current = await node('');
     let prefix = '';
     for (const ch of query) {
-      if (current.complete) break;
-      if (!current.children.includes(ch)) return { entries: [], complete: true };
+      if (current.k) break;
+      if (!current.c.includes(ch)) return { entries: [], complete: true };
       prefix += ch;
       current = await node(prefix);
     }
-    const exact = prefix === query;
-    const entries = current.entries.filter((e) => exact || phrasesOf(e[0]).some((p) => p.startsWith(query)));
-    return { entries, complete: current.complete };
+    const entries = entriesOf(current, prefix).filter((e) => e.phrase.startsWith(query));
+    return { entries, complete: current.k === 1 };
   }
 
-  function coversAll(id, queryTokens) {
-    const idTokens = tokens(id);
-    return queryTokens.every((q) => idTokens.some((t) => t.startsWith(q)));
+  function coversAll(text, queryTokens) {
+    const own = tokens(text);
+    return queryTokens.every((q) => own.some((t) => t.startsWith(q)));
   }
 
   function runsOf(toks) {
@@ -46,20 +65,33 @@ export function createSearch(fetcher, urls) {
     if (!query) return [];
     let found = (await descend(query)).entries;
     const queryTokens = tokens(text);
+    let maybe = [];
     if (found.length < limit && queryTokens.length > 1) {
       for (const run of runsOf(queryTokens)) {
-        const { entries, complete } = await descend(run);
-        found = found.concat(entries.filter((e) => coversAll(e[0], queryTokens)));
-        if (complete && !run.includes(' ')) break; // a whole token's leaf: nothing else can match
+        const { entries } = await descend(run);
+        found = found.concat(entries.filter((e) => coversAll(e.phrase, queryTokens)));
+        maybe = maybe.concat(entries.filter((e) => !coversAll(e.phrase, queryTokens)));
+        if (new Set(found.map((e) => e.vertex)).size >= limit) break;
       }
     }
-    const seen = new Set();
-    return found
-      .filter((e) => !seen.has(e[2]) && seen.add(e[2]))
-      .sort((a, b) => (b[1] ?? -1) - (a[1] ?? -1) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .slice(0, limit)
-      .map(([id, downloads, vertex]) => ({ id, downloads, vertex }));
+    // Query tokens before a run's start are not in its phrase: check the best few such models by their id.
+    const have = new Set(found.map((e) => e.vertex));
+    if (have.size < limit && maybe.length) {
+      const check = rank(maybe.filter((e) => !have.has(e.vertex))).slice(0, limit);
+      const ids = await names.idsOf(check.map((e) => e.vertex));
+      found = found.concat(check.filter((e, i) => coversAll(ids[i], queryTokens)));
+    }
+    const best = rank(found).slice(0, limit);
+    const ids = await names.idsOf(best.map((e) => e.vertex));
+    return best.map((e, i) => ({ id: ids[i], downloads: e.downloads, vertex: e.vertex }));
   }
 
+  // One entry per model, most downloaded first (then by vertex, which is id order).
+  function rank(entries) {
+    const seen = new Set();
+    return entries
+      .filter((e) => !seen.has(e.vertex) && seen.add(e.vertex))
+      .sort((a, b) => (b.downloads ?? -1) - (a.downloads ?? -1) || a.vertex - b.vertex);
+  }
   return { lookup };
 }
