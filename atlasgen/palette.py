@@ -1,15 +1,20 @@
-"""The relation layer's visual encoding: categories, colours, legend, popularity weights and marker sizes.
+"""Visual encodings of the tile layers: categories, colours, legends, popularity weights and marker sizes.
 
-Encoding follows the Model Atlas paper: colour = relation to the parent; brightness and marker size grow with
-downloads. Colours are picked for the site's dark background (#0b0e14) from the Okabe-Ito colour-blind-safe
+The relation layer's encoding follows the Model Atlas paper: colour = relation to the parent; brightness and
+marker size grow with downloads. Colours are picked for the site's dark background (#0b0e14) from the Okabe-Ito colour-blind-safe
 set (lightened where the original is too dark to read on near-black); roots are near-white, models with an
-unstated relation plain grey, virtual (missing) parents a dim grey so they recede.
+unstated relation plain grey, virtual (missing) parents a dim grey so they recede. The task, licence and
+edge layers (end of the file) keep the same dark-background rules.
 """
 
 from __future__ import annotations
 
+import fnmatch
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 BACKGROUND = "#0b0e14"
 
@@ -82,3 +87,124 @@ def radii(zoom: int, max_zoom: int) -> tuple[int, ...]:
     """Marker radius in pixels for each size class at ``zoom`` of a pyramid ending at ``max_zoom``."""
     depth = min(max(max_zoom - zoom, 0), len(_RADII) - 1)
     return _RADII[depth]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Other layers. Each is a categorical encoding: categories in legend order, a colour and a label for each.
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """A tile layer's categorical colour encoding; ``categories`` order is the legend's and the colour key's."""
+
+    key: str
+    title: str
+    categories: tuple[str, ...]
+    colors: dict[str, str]
+    labels: dict[str, str]
+
+    def legend(self) -> list[dict[str, str]]:
+        return [{"key": c, "label": self.labels[c], "color": self.colors[c]} for c in self.categories]
+
+
+RELATION = Encoding("relation", "Relation to parent", RELATIONS, _COLORS, _LABELS)
+
+# Tasks: the most common ones get these colours in order of frequency. A qualitative set (Tableau 10's hues)
+# lifted in lightness so each reads on #0b0e14; no hue is reused by "other" (warm light grey) or "unknown"
+# (dim grey, like the relation layer's missing parents), which recede.
+TOP_TASKS = 10
+TASK_COLORS: tuple[str, ...] = (
+    "#5ba3f5",  # blue
+    "#ffa94d",  # orange
+    "#5fd068",  # green
+    "#ff6b6b",  # red
+    "#b197fc",  # violet
+    "#d9a66c",  # tan
+    "#f783ac",  # pink
+    "#e9e35a",  # yellow
+    "#3bc9db",  # cyan
+    "#a9b8ff",  # periwinkle
+)
+OTHER_COLOR = "#c9bfae"
+UNKNOWN_COLOR = "#5c6370"
+
+
+def task_encoding(tags: pd.Series) -> tuple[Encoding, npt.NDArray[np.int8]]:
+    """The task layer for these models' ``pipeline_tag`` values: the encoding and each model's category code.
+
+    The TOP_TASKS most frequent tags (ties by name, so the legend is deterministic) get their own colour;
+    other tags are "other", missing ones "unknown".
+    """
+    known = tags.dropna().astype(str)
+    counts = known.value_counts()
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    top = tuple(str(tag) for tag, _ in ranked[:TOP_TASKS])
+    categories = (*top, "other", "unknown")
+    colors = {tag: TASK_COLORS[i] for i, tag in enumerate(top)} | {
+        "other": OTHER_COLOR,
+        "unknown": UNKNOWN_COLOR,
+    }
+    labels = {tag: tag for tag in top} | {"other": "Other tasks", "unknown": "No task stated"}
+    codes = pd.Index(top).get_indexer(pd.Index(tags.astype(object)))
+    codes = np.where(codes >= 0, codes, len(top))  # any other stated tag
+    codes = np.where(tags.isna().to_numpy(), len(top) + 1, codes)
+    return Encoding("task", "Task", categories, colors, labels), codes.astype(np.int8)
+
+
+# Licence families: (family, legend label, colour, fnmatch patterns on the lower-cased `license:` tag). The
+# first family with a matching pattern wins; a stated licence matching none is "other", none stated is
+# "unknown". Hub tags are e.g. apache-2.0, mit, llama2, llama3.1, gemma, cc-by-nc-4.0, creativeml-openrail-m.
+LICENCE_FAMILIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("apache", "Apache 2.0", "#ff8a5c", ("apache*",)),
+    ("mit", "MIT", "#5fd068", ("mit",)),
+    ("llama", "Llama community (2, 3, 3.x, 4)", "#5ba3f5", ("llama*",)),
+    ("gemma", "Gemma terms", "#b197fc", ("gemma*",)),
+    ("qwen", "Qwen / Tongyi Qianwen", "#3bc9db", ("qwen*", "tongyi-qianwen*")),
+    ("cc-by", "Creative Commons BY (any variant)", "#e9e35a", ("cc-by*",)),
+    ("openrail", "OpenRAIL (incl. CreativeML, BigScience, BigCode)", "#f783ac", ("*openrail*",)),
+    ("other", "Other licence", OTHER_COLOR, ()),
+    ("unknown", "No licence stated", UNKNOWN_COLOR, ()),
+)
+LICENCE = Encoding(
+    "licence",
+    "Licence",
+    tuple(f[0] for f in LICENCE_FAMILIES),
+    {f[0]: f[2] for f in LICENCE_FAMILIES},
+    {f[0]: f[1] for f in LICENCE_FAMILIES},
+)
+_UNSTATED = {"", "unknown", "none", "nan"}
+
+
+def licence_family(licence: object) -> str:
+    """The LICENCE_FAMILIES key of one declared licence (None/NaN/"unknown" -> "unknown")."""
+    if licence is None or (isinstance(licence, float) and np.isnan(licence)):
+        return "unknown"
+    text = str(licence).strip().lower().removeprefix("license:")
+    if text in _UNSTATED:
+        return "unknown"
+    for family, _, _, patterns in LICENCE_FAMILIES:
+        if any(fnmatch.fnmatchcase(text, p) for p in patterns):
+            return family
+    return "other"
+
+
+def licence_codes(licences: pd.Series) -> npt.NDArray[np.int8]:
+    """Category code (into LICENCE.categories) per model; each distinct value is classified once."""
+    codes, uniques = pd.factorize(licences.astype(object), use_na_sentinel=True)
+    lookup = np.array([LICENCE.categories.index(licence_family(u)) for u in uniques], dtype=np.int8)
+    unknown = LICENCE.categories.index("unknown")
+    return np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else unknown, unknown).astype(
+        np.int8
+    )
+
+
+# Edges: parent -> child lines, coloured by the child's relation with the relation palette. Faint: their job
+# is to show the lineage structure under the points, not to cover them.
+EDGE_RELATIONS: tuple[str, ...] = ("finetune", "adapter", "quantized", "merge", "unknown")
+EDGES = Encoding(
+    "edges",
+    "Parent → child links",
+    EDGE_RELATIONS,
+    {r: _COLORS[r] for r in EDGE_RELATIONS},
+    {r: _LABELS[r] for r in EDGE_RELATIONS},
+)

@@ -1,27 +1,32 @@
-"""Relation layer: Datashader aggregation -> fixed-span shading -> seam-free 256-px PNG tile pyramid.
+"""Tile layers: Datashader aggregation -> fixed-span shading -> seam-free PNG tile pyramids.
 
 World coordinates (docs/contracts.md): x right, y down, the map inside [0, 256]². At zoom z one world unit
 is 2^z pixels and tile (z, tx, ty) covers pixels [256·tx, 256·tx + 256) × [256·ty, 256·ty + 256): Leaflet
-CRS.Simple's own tile numbering. Everything below works in these global pixel coordinates; 2^z is a power
-of two, so world -> pixel is exact.
+CRS.Simple's own tile numbering. Everything works in these global pixel coordinates; 2^z is a power of two,
+so world -> pixel is exact. The @2x (retina) pyramid is the same with 2^(z+1) pixels per world unit and
+512-px tiles covering the same world squares.
 
-How a zoom level is drawn, and why:
+Layers: ``relation`` (the paper's encoding), ``task`` and ``licence`` (the same markers, other colours) and
+``edges`` (parent -> child lines). How a level is drawn, and why:
 
 * **Markers are stamped, not spread.** Each model becomes a disc of pixel-centre "stamps" (radius by its
   download class and the zoom, see ``palette.radii``) *before* aggregation. So one pixel's value depends
   only on the stamps inside it: no render can see a different neighbourhood than another, and tile or
   block borders cannot make seams. (``tf.spread`` on a categorical float aggregate costs pixels × disc
   area × categories and on shaded images needs one shade per size class; stamping costs nothing.)
+* **Lines are cut at tile borders** before Datashader's line aggregation (Bresenham): a piece inside one
+  tile is never clipped by a block's canvas, so it rasterises the same in every render (tiles_geometry).
 * **One span per level.** ``tf.shade``'s default (eq_hist, or a min/max span) is computed per call, so
-  tiles shaded one by one disagree. The span here comes from the level's own pixel sums, once, and
-  ``color_baseline=0`` stops the colour mix from depending on a call's minimum.
-* **Only covered pixels are shaded.** tf.shade costs ~0.1 µs per pixel; at z7 the sample's tiles hold 380M
-  pixels of which 0.6M are covered. Per block of 8×8 tiles (which bounds memory), the covered pixels are
-  packed into a compact canvas, aggregated by ``Canvas.points`` with ``ds.by("relation", ds.sum("w"))``,
-  shaded once, and scattered back to their tiles. Since shading is per pixel with a fixed span, packing
-  changes nothing in the result; a test compares against a plain spatial render.
-* **PNG encoding dominates**, so tiles are encoded on a thread pool (zlib releases the GIL); fully
-  transparent tiles are never written.
+  tiles shaded one by one disagree. The span here is fixed per level (from the level's pixel sums for
+  points, a constant for lines) and ``color_baseline=0`` keeps the colour mix independent of a call.
+* **Only covered pixels are shaded.** tf.shade costs ~0.1 µs per pixel and deep levels are >99 % empty.
+  Per block of tiles (which bounds memory) the covered pixels are packed into a compact canvas, aggregated
+  with ``ds.by(category, ds.sum("w"))``, shaded once and scattered back to their tiles. Since shading is
+  per pixel with a fixed span, packing changes nothing; tests compare against plain spatial renders.
+* **Blocks are independent jobs** (tiles_render.render_block): a process pool over all cores by default, or
+  a Dask cluster; output does not depend on the worker count. Tiles come back as PNG bytes (palette PNG
+  when ≤ 256 colours) and are written here; fully transparent tiles are never written.
+* **A size budget** (atlasgen/budget.py) picks the deepest zoom and the layers that fit.
 
 Datashader's image has row 0 at the *smallest* y (it flips only in ``to_pil``), which is our y-down world,
 so no flip is needed; tests pin this.
@@ -29,55 +34,54 @@ so no flip is needed; tests pin this.
 
 from __future__ import annotations
 
-import io
+import math
 import shutil
-import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import datashader as ds
-import datashader.transfer_functions as tf
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from PIL import Image
 from tqdm.auto import tqdm
 
+from atlasgen import budget as bud
 from atlasgen.errors import BuildError
-from atlasgen.palette import (
-    BACKGROUND,
-    MAX_RADIUS,
-    POPULAR_WEIGHT,
-    RELATIONS,
-    popularity_weight,
-    radii,
-    relation_color,
-    relation_legend,
-    size_class,
+from atlasgen.palette import BACKGROUND, MAX_RADIUS, RELATION, RELATIONS, relation_legend
+from atlasgen.tiles_exec import Job, Runner, make_runner
+from atlasgen.tiles_geometry import edge_blocks, edge_pieces, level_span, pixel_points, point_blocks
+from atlasgen.tiles_layers import (
+    EDGE_MIN_MEDIAN_PX,
+    EDGE_SPAN,
+    EDGE_STYLE_ALPHA,
+    LAYERS,
+    MIN_ALPHA,
+    Inputs,
+    Layer,
+    edge_min_zoom,
+    estimate_level,
+    level_spec,
+    prepare_layers,
+    render_level_dense,
 )
+from atlasgen.tiles_render import TILE, disc_reach
 
-__all__ = ["RELATIONS", "choose_max_zoom", "relation_legend", "render_relation_tiles"]
+__all__ = [
+    "EDGE_MIN_MEDIAN_PX",
+    "EDGE_STYLE_ALPHA",
+    "LAYERS",
+    "MIN_ALPHA",
+    "RELATIONS",
+    "choose_max_zoom",
+    "relation_legend",
+    "render_layers",
+    "render_level_dense",
+    "render_relation_tiles",
+]
 
-TILE = 256
-BLOCK_TILES = 8  # a block is up to 8×8 tiles; its stamps and packed canvas bound the memory in use
-HOW = "log"  # alpha ~ log of the summed popularity weight, within the level's fixed span
-MIN_ALPHA = 190  # a lone model with unknown downloads must stay visible on the dark background
-SPAN_QUANTILE = 0.99  # the densest 1 % of pixels saturate, so one hot spot doesn't dim a whole level
+BLOCK_PX = 1024  # a points block: 4×4 tiles at 1x (bounds memory; z3 already splits into 4 parallel jobs)
+EDGE_BLOCK_PX = 1024  # lines are aggregated spatially: a 1024² canvas × 5 categories of uint32 is 21 MB
 TARGET_SEPARATION_PX = 16.0  # median neighbour gap at max zoom: markers (≤ 5 px radius) stay apart
-# zlib's run-length strategy: tiles are mostly transparent runs; measured 25-40 % faster than the default
-# strategy and smaller (sparse tile 0.8 ms / 0.9 kB, dense 1.8 ms / 10 kB vs 1.1 ms / 0.8 kB, 2.9 ms / 10 kB).
-PNG_COMPRESS_LEVEL = 6
-PNG_COMPRESS_TYPE = zlib.Z_RLE
-ENCODE_THREADS = 2
-
-_CATEGORIES = pd.CategoricalDtype(list(RELATIONS))  # one dtype for every call: numba compiles once
-_COLOR_KEY = {rel: relation_color(rel) for rel in RELATIONS}
-
-Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in global pixels, half-open
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 
 def choose_max_zoom(x: npt.ArrayLike, y: npt.ArrayLike, *, min_zoom: int = 2, max_zoom: int = 8) -> int:
@@ -97,243 +101,225 @@ def choose_max_zoom(x: npt.ArrayLike, y: npt.ArrayLike, *, min_zoom: int = 2, ma
     return int(np.clip(np.ceil(np.log2(TARGET_SEPARATION_PX / median)), min_zoom, max_zoom))
 
 
-@dataclass(frozen=True)
-class _Points:
-    x: FloatArray
-    y: FloatArray
-    relation: npt.NDArray[np.int8]  # code into RELATIONS
-    size: npt.NDArray[np.int8]  # download class, 0..N_SIZES-1
-    weight: FloatArray
+# --- one level -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Level:
-    """What every render of one zoom level shares. fx/fy: the pixel each point falls in."""
-
-    zoom: int
-    points: _Points
-    fx: IntArray
-    fy: IntArray
-    span: tuple[float, float]
-    radii: tuple[int, ...]
-
-    @property
-    def size_px(self) -> int:
-        return TILE << self.zoom
-
-
-def _prepare(points: pd.DataFrame) -> _Points:
-    """Validate the frame and reduce it to arrays. Bad input here is a bug upstream, hence ValueError."""
-    missing = {"x", "y", "relation", "downloads"} - set(points.columns)
-    if missing:
-        raise ValueError(f"points lacks columns {sorted(missing)}")
-    x = points["x"].to_numpy(np.float64)
-    y = points["y"].to_numpy(np.float64)
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ValueError("points have non-finite x/y")
-    names = pd.Index(points["relation"].astype(str))
-    codes = pd.Index(RELATIONS).get_indexer(names)
-    if (codes < 0).any():
-        raise ValueError(f"unknown relations {sorted(set(names[codes < 0]))[:5]}; expected {RELATIONS}")
-    downloads = points["downloads"].to_numpy(np.float64)
-    return _Points(x, y, codes.astype(np.int8), size_class(downloads), popularity_weight(downloads))
+def _jobs(layer: Layer, data: Inputs, zoom: int, ratio: int, design_zoom: int) -> Iterator[Job]:
+    """The level's blocks, partitioned once (sorted by block key, then sliced)."""
+    scale = float(ratio * 2**zoom)
+    size_px = (TILE * ratio) << zoom
+    if layer.kind == "points":
+        pts = pixel_points(data.x, data.y, data.size, data.weight, scale)
+        spec = level_spec(layer, zoom, ratio, design_zoom, level_span(pts))
+        reach = disc_reach(MAX_RADIUS, ratio)
+        for rect, block in point_blocks(pts, layer.code, reach, BLOCK_PX * ratio, size_px):
+            yield spec, rect, block
+    else:
+        spec = level_spec(layer, zoom, ratio, design_zoom, EDGE_SPAN)
+        pieces = edge_pieces(*data.edges, layer.code, scale, size_px, TILE * ratio)
+        for rect, eblock in edge_blocks(pieces, EDGE_BLOCK_PX // TILE, TILE * ratio, size_px):
+            yield spec, rect, eblock
 
 
-def _level(pts: _Points, zoom: int, max_zoom: int) -> _Level:
-    scale = float(2**zoom)
-    fx = np.floor(pts.x * scale).astype(np.int64)
-    fy = np.floor(pts.y * scale).astype(np.int64)
-    return _Level(zoom, pts, fx, fy, _level_span(fx, fy, pts.weight), radii(zoom, max_zoom))
+def _layer_dir(out_dir: Path, layer: str, ratio: int) -> Path:
+    return Path(out_dir) / "tiles" / (layer if ratio == 1 else f"{layer}@{ratio}x")
 
 
-def _level_span(fx: IntArray, fy: IntArray, weight: FloatArray) -> tuple[float, float]:
-    """Alpha span of a level: from the lightest lone model to a high quantile of its pixels' sums.
-
-    Measured on the points' own pixels (not their discs): cheap, and a fixed rule per level is all that
-    consistency needs.
-    """
-    if len(fx) == 0:
-        return (1.0, POPULAR_WEIGHT)
-    _, inverse = np.unique(fy * (1 << 32) + fx, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=weight)
-    return (1.0, max(float(np.quantile(sums, SPAN_QUANTILE)), POPULAR_WEIGHT))
-
-
-def _disc(radius: int) -> tuple[IntArray, IntArray]:
-    """Pixel offsets of a disc; the same shape as Datashader's ``spread(shape="circle")``."""
-    d = np.arange(-radius, radius + 1)
-    dx, dy = np.meshgrid(d, d)
-    inside = np.hypot(dx, dy) <= radius + 0.5
-    return dx[inside].astype(np.int64), dy[inside].astype(np.int64)
-
-
-def _stamps(level: _Level, idx: npt.NDArray[np.intp], rect: Rect) -> pd.DataFrame:
-    """Marker pixels of the points idx that fall inside rect: columns gx, gy, relation, w."""
-    parts = []
-    for size, radius in enumerate(level.radii):
-        sel = idx[level.points.size[idx] == size]
-        dx, dy = _disc(radius)
-        gx = (level.fx[sel, None] + dx).ravel()
-        gy = (level.fy[sel, None] + dy).ravel()
-        inside = (gx >= rect[0]) & (gx < rect[2]) & (gy >= rect[1]) & (gy < rect[3])
-        rep = np.repeat(sel, len(dx))[inside]
-        parts.append((gx[inside], gy[inside], level.points.relation[rep], level.points.weight[rep]))
-    gx, gy, rel, w = (np.concatenate(column) for column in zip(*parts, strict=True))
-    return pd.DataFrame(
-        {"gx": gx, "gy": gy, "relation": pd.Categorical.from_codes(rel, dtype=_CATEGORIES), "w": w}
-    )
+def _render_level(
+    runner: Runner,
+    layer: Layer,
+    data: Inputs,
+    zoom: int,
+    ratios: Sequence[int],
+    design_zoom: int,
+    out_dir: Path,
+    progress: bool,
+) -> tuple[int, int]:
+    """Render one level (at each pixel ratio) and write its tiles; returns (tiles, bytes)."""
+    n_tiles = n_bytes = 0
+    made: set[Path] = set()
+    for ratio in ratios:
+        root = _layer_dir(out_dir, layer.enc.key, ratio) / str(zoom)
+        bar = tqdm(
+            desc=f"{layer.enc.key}{'' if ratio == 1 else '@2x'} z{zoom}", unit="block", disable=not progress
+        )
+        for _spec_done, tiles in runner.run(_jobs(layer, data, zoom, ratio, design_zoom)):
+            bar.update()
+            for tx, ty, png in tiles:
+                folder = root / str(tx)
+                if folder not in made:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    made.add(folder)
+                (folder / f"{ty}.png").write_bytes(png)
+                n_tiles += 1
+                n_bytes += len(png)
+        bar.close()
+    return n_tiles, n_bytes
 
 
-def _shade(frame: pd.DataFrame, x: str, y: str, width: int, height: int, span: tuple[float, float]) -> Any:
-    """The Datashader step: categorical sum of weights per pixel, shaded with a fixed span.
-
-    The pixel grid is [0, width) × [0, height) in the units of columns x and y; returns packed RGBA (uint32,
-    row 0 = smallest y).
-    """
-    canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=(0, width), y_range=(0, height))
-    agg = canvas.points(frame, x, y, ds.by("relation", ds.sum("w")))
-    # color_baseline=0: the default baseline is the minimum of *this* call's data, i.e. per block.
-    img = tf.shade(
-        agg, color_key=_COLOR_KEY, how=HOW, span=list(span), min_alpha=MIN_ALPHA, alpha=255, color_baseline=0
-    )
-    return img.data
+def _delete_level(out_dir: Path, layer: str, zoom: int, ratios: Sequence[int]) -> None:
+    for ratio in ratios:
+        shutil.rmtree(_layer_dir(out_dir, layer, ratio) / str(zoom), ignore_errors=True)
 
 
-def _render_sparse(
-    level: _Level, idx: npt.NDArray[np.intp], rect: Rect
-) -> tuple[IntArray, npt.NDArray[np.uint32]]:
-    """Covered pixels of rect (global ids gy·size_px + gx, sorted) and their packed RGBA.
-
-    The covered pixels are numbered and laid out row by row on a near-square canvas; each stamp is put at
-    its pixel's slot. A pixel's colour depends only on its own stamps, so this equals a spatial render.
-    """
-    stamps = _stamps(level, idx, rect)
-    if stamps.empty:
-        return np.empty(0, np.int64), np.empty(0, np.uint32)
-    cells, slot = np.unique(
-        stamps["gy"].to_numpy() * level.size_px + stamps["gx"].to_numpy(), return_inverse=True
-    )
-    width = int(np.ceil(np.sqrt(len(cells))))
-    height = -(-len(cells) // width)
-    stamps["sx"] = slot % width + 0.5
-    stamps["sy"] = slot // width + 0.5
-    rgba = _shade(stamps, "sx", "sy", width, height, level.span)
-    return cells, rgba.ravel()[: len(cells)]
-
-
-def _render_dense(level: _Level, rect: Rect) -> npt.NDArray[np.uint32]:
-    """Spatial render of rect in one canvas (packed RGBA, row 0 = top). The reference for tests and figures."""
-    x0, y0, x1, y1 = rect
-    stamps = _stamps(level, np.arange(len(level.fx)), rect)
-    stamps["gx"] = stamps["gx"] - x0 + 0.5  # pixel centres, so a stamp never sits on a pixel edge
-    stamps["gy"] = stamps["gy"] - y0 + 0.5
-    return np.asarray(_shade(stamps, "gx", "gy", x1 - x0, y1 - y0, level.span))
-
-
-def _blocks(level: _Level) -> list[tuple[Rect, npt.NDArray[np.intp]]]:
-    """Blocks of BLOCK_TILES² tiles, each with the points whose markers may reach it; empty blocks omitted."""
-    block_px = BLOCK_TILES * TILE
-    n_blocks = -(-level.size_px // block_px)
-    n_points = len(level.fx)
-    if n_points == 0:
-        return []
-    keys = []
-    # A marker is far smaller than a block, so it reaches at most the blocks of its bounding box's corners.
-    for dx in (-MAX_RADIUS, MAX_RADIUS):
-        for dy in (-MAX_RADIUS, MAX_RADIUS):
-            bx, by = (level.fx + dx) // block_px, (level.fy + dy) // block_px
-            ok = (bx >= 0) & (bx < n_blocks) & (by >= 0) & (by < n_blocks)
-            keys.append((by[ok] * n_blocks + bx[ok]) * n_points + np.flatnonzero(ok))
-    block_of, member = np.divmod(np.unique(np.concatenate(keys)), n_points)  # sorted by block
-    blocks, starts = np.unique(block_of, return_index=True)
-    out: list[tuple[Rect, npt.NDArray[np.intp]]] = []
-    for block, group in zip(blocks, np.split(member, starts[1:]), strict=True):
-        row, col = divmod(int(block), n_blocks)
-        x0, y0 = col * block_px, row * block_px
-        rect = (x0, y0, min(x0 + block_px, level.size_px), min(y0 + block_px, level.size_px))
-        out.append((rect, group.astype(np.intp)))
-    return out
-
-
-def _write_tile(offsets: IntArray, rgba: npt.NDArray[np.uint32], path: Path) -> int:
-    """Scatter a tile's pixels onto a transparent tile, write it as PNG; returns the bytes written."""
-    tile = np.zeros(TILE * TILE, dtype=np.uint32)
-    tile[offsets] = rgba
-    data = io.BytesIO()
-    Image.fromarray(tile.view(np.uint8).reshape(TILE, TILE, 4)).save(
-        data, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.getbuffer())
-    return len(data.getbuffer())
-
-
-def _submit_tiles(
-    pool: ThreadPoolExecutor, level: _Level, cells: IntArray, rgba: npt.NDArray[np.uint32], layer_dir: Path
-) -> list[Future[int]]:
-    """Queue one PNG per tile that has a visible pixel among the rendered cells."""
-    visible = (rgba >> 24) > 0
-    cells, rgba = cells[visible], rgba[visible]
-    gy, gx = np.divmod(cells, level.size_px)
-    tile_id = (gx // TILE) * (level.size_px // TILE) + gy // TILE
-    order = np.argsort(tile_id, kind="stable")
-    tiles, starts = np.unique(tile_id[order], return_index=True)
-    futures = []
-    for tile, sel in zip(tiles, np.split(order, starts[1:]), strict=True):
-        tx, ty = divmod(int(tile), level.size_px // TILE)
-        offsets = (gy[sel] % TILE) * TILE + gx[sel] % TILE
-        path = layer_dir / str(level.zoom) / str(tx) / f"{ty}.png"
-        futures.append(pool.submit(_write_tile, offsets, rgba[sel], path))
-    return futures
-
-
-def _collect(pending: list[Future[int]], sizes: list[int], keep: int) -> None:
-    """Wait for the oldest queued tiles until at most ``keep`` remain; their byte counts go to sizes."""
-    while len(pending) > keep:
-        sizes.append(pending.pop(0).result())
-
-
-def _clear(layer_dir: Path) -> None:
+def _clear(dirs: Sequence[Path]) -> None:
     try:
-        if layer_dir.exists():
-            shutil.rmtree(layer_dir)  # stale tiles of an earlier render would otherwise survive
-        layer_dir.mkdir(parents=True)
+        for d in dirs:
+            if d.exists():
+                shutil.rmtree(d)  # stale tiles of an earlier render would otherwise survive
+            d.mkdir(parents=True)
     except OSError as exc:
-        raise BuildError(f"cannot write tiles to {layer_dir}: {exc}") from exc
+        raise BuildError(f"cannot write tiles to {dirs[0].parent}: {exc}") from exc
+
+
+def render_layers(
+    points: pd.DataFrame,
+    edges: pd.DataFrame | None,
+    out_dir: Path,
+    *,
+    max_zoom: int | None = None,
+    layers: Sequence[str] = LAYERS,
+    retina: bool = False,
+    workers: int | None = None,
+    dask_scheduler: str | None = None,
+    budget_bytes: int | None = None,
+    reserved_bytes: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Render tile pyramids ``out_dir/tiles/<layer>/{z}/{x}/{y}.png`` (and ``<layer>@2x`` with ``retina``).
+
+    ``points``: x, y (world coordinates), relation, downloads, pipeline_tag, licence (NaN/None allowed for
+    the attributes). ``edges``: x0, y0, x1, y1, relation (parent -> child segments) or None. Zooms
+    0..max_zoom (default ``choose_max_zoom``), the edges layer from ``edge_min_zoom``. ``workers``: processes
+    (default all cores, 1 = in this process); ``dask_scheduler``: render on that Dask cluster instead.
+    ``budget_bytes`` (None = no limit) minus ``reserved_bytes`` is what the tiles may take; see budget.py
+    for how depth and layers are chosen. Returns ``{"layers": [atlas.json layer entries in the order asked],
+    "dropped": [reasons], "bytes": total}``; a previous render of these layers in out_dir is replaced.
+    """
+    data, todo = prepare_layers(points, edges, layers)
+    design_zoom = choose_max_zoom(data.x, data.y) if max_zoom is None else max_zoom
+    ratios = (1, 2) if retina else (1,)
+    available = math.inf if budget_bytes is None else budget_bytes - reserved_bytes
+    ledger = bud.Ledger(available)
+    if "edges" in layers and edges is None:
+        ledger.dropped.append("edges layer skipped: no edges given")
+    for layer in todo:
+        if layer.kind == "edges":
+            layer.min_zoom = edge_min_zoom(data.edges) if len(data.edges[0]) else 99
+    _clear([_layer_dir(out_dir, name, r) for name in layers for r in ratios])
+    kept: list[Layer] = []
+    depth = design_zoom
+    with make_runner(workers, dask_scheduler) as runner:
+        for rank, layer in enumerate(todo):
+            name = layer.enc.key
+            if layer.min_zoom > depth:
+                ledger.dropped.append(
+                    f"{name} layer skipped: its median edge is under {EDGE_MIN_MEDIAN_PX:g} px up to zoom {depth}"
+                )
+                continue
+            zooms = range(layer.min_zoom, depth + 1)
+            if rank > 0 and budget_bytes is not None:  # whole-layer decisions after the depth is fixed
+                est = sum(estimate_level(layer, data, z, ratios, design_zoom) for z in zooms)
+                if ledger.hopeless(name, est):
+                    over = est * ledger.factor(name) - ledger.left
+                    ledger.dropped.append(
+                        f"{name} layer dropped: ~{bud.format_size(over)} over budget (estimated)"
+                    )
+                    continue
+            spent_here = 0
+            for zoom in zooms:
+                est = (
+                    estimate_level(layer, data, zoom, ratios, design_zoom)
+                    if budget_bytes is not None
+                    else 0.0
+                )
+                if rank == 0 and budget_bytes is not None and zoom > 0 and ledger.hopeless(name, est):
+                    ledger.dropped.append(
+                        f"zoom {zoom}+ dropped: {name} z{zoom} ~{bud.format_size(est * ledger.factor(name))}, "
+                        f"{bud.format_size(max(ledger.left, 0))} left (estimated)"
+                    )
+                    depth = zoom - 1
+                    break
+                n_tiles, n_bytes = _render_level(
+                    runner, layer, data, zoom, ratios, design_zoom, out_dir, progress
+                )
+                ledger.learn(name, n_bytes, est)
+                if spent_here + n_bytes > ledger.left:
+                    _delete_level(out_dir, name, zoom, ratios)
+                    if rank == 0:
+                        off = " (the estimate was off)" if est * ledger.factor(name) <= ledger.left else ""
+                        ledger.dropped.append(
+                            f"zoom {zoom}+ dropped: {name} z{zoom} is {bud.format_size(n_bytes)}, "
+                            f"{bud.format_size(max(ledger.left - spent_here, 0))} left{off}"
+                        )
+                        depth = zoom - 1
+                        break
+                    for z in layer.levels:
+                        _delete_level(out_dir, name, z, ratios)
+                    over = spent_here + n_bytes - ledger.left
+                    ledger.dropped.append(f"{name} layer dropped: {bud.format_size(over)}+ over budget")
+                    layer.levels.clear()
+                    spent_here = -1
+                    break
+                layer.levels[zoom] = (n_tiles, n_bytes)
+                spent_here += n_bytes
+            if spent_here >= 0 and layer.levels:
+                ledger.spent += spent_here
+                kept.append(layer)
+            if rank == 0 and not layer.levels:
+                ledger.dropped.append("nothing fits: even zoom 0 of the first layer is over budget")
+                break
+    for layer in kept:  # the first layer fixed the depth; later ones stopped there too
+        layer.levels = {z: v for z, v in layer.levels.items() if z <= depth}
+    order = {name: i for i, name in enumerate(layers)}
+    entries = [_entry(layer, retina) for layer in sorted(kept, key=lambda t: order[t.enc.key])]
+    return {"layers": entries, "dropped": ledger.dropped, "bytes": sum(e["bytes"] for e in entries)}
+
+
+def _entry(layer: Layer, retina: bool) -> dict[str, Any]:
+    name = layer.enc.key
+    entry: dict[str, Any] = {
+        "id": name,
+        "title": layer.enc.title,
+        "url": f"tiles/{name}/{{z}}/{{x}}/{{y}}.png",
+        "min_zoom": min(layer.levels),
+        "max_zoom": max(layer.levels),
+        "tile_size": TILE,
+        "tiles": sum(t for t, _ in layer.levels.values()),
+        "bytes": sum(b for _, b in layer.levels.values()),
+        "legend": layer.enc.legend(),
+        "background": BACKGROUND,
+        "levels": {str(z): {"tiles": t, "bytes": b} for z, (t, b) in sorted(layer.levels.items())},
+    }
+    if layer.kind == "edges":
+        entry["overlay"] = True  # lines only, on a transparent background: drawn over a points layer
+    if retina:
+        # Same tile grid, 512-px images: Leaflet draws an image into tileSize (256) CSS px, so on a 2x screen
+        # this is a sharp 1:1 image. tiles/bytes above count both sets (the budget pays for both).
+        entry["retina"] = {
+            "url": f"tiles/{name}@2x/{{z}}/{{x}}/{{y}}.png",
+            "tile_px": 2 * TILE,
+            "pixel_ratio": 2,
+        }
+    return entry
 
 
 def render_relation_tiles(
-    points: pd.DataFrame, out_dir: Path, *, max_zoom: int | None = None, progress: bool = True
+    points: pd.DataFrame,
+    out_dir: Path,
+    *,
+    max_zoom: int | None = None,
+    progress: bool = True,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Render the relation layer's tile pyramid to ``out_dir/tiles/relation/{z}/{x}/{y}.png``.
-
-    ``points``: columns x, y (world coordinates in [0, 256]², y down), relation (one of RELATIONS) and
-    downloads (NaN = unknown). Zooms 0..max_zoom (default: ``choose_max_zoom``); empty tiles are not
-    written; a previous render of this layer in out_dir is replaced. Returns the layer entry of atlas.json.
-    """
-    pts = _prepare(points)
-    if max_zoom is None:
-        max_zoom = choose_max_zoom(pts.x, pts.y)
-    layer_dir = Path(out_dir) / "tiles" / "relation"
-    _clear(layer_dir)
-    sizes: list[int] = []
-    with ThreadPoolExecutor(ENCODE_THREADS) as pool:
-        for zoom in range(max_zoom + 1):
-            level = _level(pts, zoom, max_zoom)
-            pending: list[Future[int]] = []
-            for rect, idx in tqdm(_blocks(level), desc=f"tiles z{zoom}", unit="block", disable=not progress):
-                pending += _submit_tiles(pool, level, *_render_sparse(level, idx, rect), layer_dir)
-                _collect(pending, sizes, keep=4 * BLOCK_TILES**2)  # bounds the tiles queued in memory
-            _collect(pending, sizes, keep=0)
+    """The relation layer alone (the pipeline's original entry point): ``render_layers(..., layers=("relation",))``
+    and its one layer entry."""
+    result = render_layers(
+        points, None, out_dir, max_zoom=max_zoom, layers=("relation",), workers=workers, progress=progress
+    )
+    if result["layers"]:
+        return dict(result["layers"][0])
     return {
-        "id": "relation",
-        "title": "Relation to parent",
-        "url": "tiles/relation/{z}/{x}/{y}.png",
-        "min_zoom": 0,
-        "max_zoom": max_zoom,
-        "tile_size": TILE,
-        "tiles": len(sizes),
-        "bytes": sum(sizes),
-        "legend": relation_legend(),
-        "background": BACKGROUND,
+        **_entry(Layer(RELATION, "points", np.empty(0, np.int8), levels={0: (0, 0)}), False),
+        "max_zoom": max_zoom or 0,
     }

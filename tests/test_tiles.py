@@ -1,4 +1,5 @@
-"""Relation tiles: file layout, orientation, seams, fixed-span shading, colours, max-zoom choice, golden tiles.
+"""Tile layers: file layout, orientation, seams (points and lines), fixed-span shading, colours, palette PNGs,
+worker/Dask independence, retina tiles, max-zoom choice, golden tiles per layer.
 
 Golden tiles: ``ATLASGEN_UPDATE_GOLDEN=1 pytest tests/test_tiles.py -k golden`` rewrites tests/data/tiles/
 (a compressed .npz per tile, and a PNG beside it for people).
@@ -16,8 +17,17 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from atlasgen import tiles
-from atlasgen.palette import RELATIONS, radii, relation_legend
+from atlasgen import tiles, tiles_render
+from atlasgen.palette import (
+    EDGES,
+    LICENCE,
+    RELATIONS,
+    licence_codes,
+    licence_family,
+    radii,
+    relation_legend,
+    task_encoding,
+)
 
 GOLDEN = Path(__file__).parent / "data" / "tiles"
 Pixels = npt.NDArray[np.uint8]
@@ -27,22 +37,22 @@ def frame(rows: list[tuple[float, float, str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["x", "y", "relation", "downloads"])
 
 
-def read_tile(out: Path, z: int, x: int, y: int) -> Pixels:
-    with Image.open(out / "tiles" / "relation" / str(z) / str(x) / f"{y}.png") as im:
-        assert im.mode == "RGBA" and im.size == (256, 256)
-        return np.asarray(im)
+def read_tile(out: Path, z: int, x: int, y: int, layer: str = "relation", size: int = 256) -> Pixels:
+    with Image.open(out / "tiles" / layer / str(z) / str(x) / f"{y}.png") as im:
+        assert im.mode in ("P", "RGBA") and im.size == (size, size)
+        return np.asarray(im.convert("RGBA"))
 
 
-def tile_files(out: Path) -> set[tuple[int, int, int]]:
-    root = out / "tiles" / "relation"
+def tile_files(out: Path, layer: str = "relation") -> set[tuple[int, int, int]]:
+    root = out / "tiles" / layer
     return {tuple(int(p) for p in f.relative_to(root).with_suffix("").parts) for f in root.rglob("*.png")}  # type: ignore[misc]
 
 
-def stitch(out: Path, z: int) -> Pixels:
+def stitch(out: Path, z: int, layer: str = "relation", size: int = 256) -> Pixels:
     n = 2**z
-    full = np.zeros((256 * n, 256 * n, 4), np.uint8)
-    for _, x, y in {t for t in tile_files(out) if t[0] == z}:
-        full[256 * y : 256 * (y + 1), 256 * x : 256 * (x + 1)] = read_tile(out, z, x, y)
+    full = np.zeros((size * n, size * n, 4), np.uint8)
+    for _, x, y in {t for t in tile_files(out, layer) if t[0] == z}:
+        full[size * y : size * (y + 1), size * x : size * (x + 1)] = read_tile(out, z, x, y, layer, size)
     return full
 
 
@@ -107,13 +117,11 @@ def border_points() -> pd.DataFrame:
 @pytest.mark.parametrize("block_tiles", [1, 2, 8])
 def test_tiles_are_seamless(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_tiles: int) -> None:
     # Blocks of one tile put a block border at every tile border: the hardest case for seams.
-    monkeypatch.setattr(tiles, "BLOCK_TILES", block_tiles)
+    monkeypatch.setattr(tiles, "BLOCK_PX", 256 * block_tiles)
     pts = border_points()
-    tiles.render_relation_tiles(pts, tmp_path, max_zoom=2, progress=False)
-    prepared = tiles._prepare(pts)
+    tiles.render_relation_tiles(pts, tmp_path, max_zoom=2, progress=False, workers=1)
     for z in (1, 2):
-        level = tiles._level(prepared, z, 2)
-        one_shot = rgba(tiles._render_dense(level, (0, 0, level.size_px, level.size_px)))
+        one_shot = rgba(tiles.render_level_dense(pts, None, "relation", z, design_zoom=2))
         assert one_shot[..., 3].any()
         np.testing.assert_array_equal(stitch(tmp_path, z), one_shot)
 
@@ -225,3 +233,203 @@ def test_golden_tiles(tmp_path: Path) -> None:
         np.testing.assert_array_equal(
             read_tile(tmp_path, z, x, y), np.load(GOLDEN / f"relation-{z}-{x}-{y}.npz")["rgba"]
         )
+
+
+# --- the other layers, palette PNGs, workers, Dask, retina ----------------------------------------------------
+
+
+def atlas(n: int = 60, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A tiny atlas with every attribute: golden_points plus tasks, licences and parent -> child edges."""
+    rng = np.random.default_rng(seed)
+    pts = (
+        golden_points()
+        if n == 60 and seed == 7
+        else golden_points().sample(n, replace=True, random_state=seed)
+    )
+    pts = pts.reset_index(drop=True)
+    tasks = np.array(
+        ["text-generation", "fill-mask", "image-classification", None, "translation"], dtype=object
+    )
+    licences = np.array(["apache-2.0", "mit", "llama3.1", None, "cc-by-nc-4.0", "gemma", "weird", "openrail"])
+    pts["pipeline_tag"] = tasks[np.arange(len(pts)) % len(tasks)]
+    pts["licence"] = licences[np.arange(len(pts)) % len(licences)]
+    child = np.flatnonzero(pts["relation"].isin(["finetune", "adapter", "quantized", "merge", "unknown"]))
+    parent = rng.integers(0, len(pts), len(child))
+    edges = pd.DataFrame(
+        {
+            "x0": pts["x"].to_numpy()[parent],
+            "y0": pts["y"].to_numpy()[parent],
+            "x1": pts["x"].to_numpy()[child],
+            "y1": pts["y"].to_numpy()[child],
+            "relation": pts["relation"].to_numpy()[child],
+        }
+    )
+    return pts, edges
+
+
+GOLDEN_LAYER_TILES = {
+    "task": [(1, 0, 0), (2, 1, 2)],
+    "licence": [(1, 1, 1), (2, 1, 2)],
+    "edges": [(1, 0, 0), (2, 1, 2)],
+}
+
+
+def test_golden_tiles_per_layer(tmp_path: Path) -> None:
+    pts, edges = atlas()
+    result = tiles.render_layers(pts, edges, tmp_path, max_zoom=2, workers=1, progress=False)
+    assert [layer["id"] for layer in result["layers"]] == ["relation", "task", "licence", "edges"]
+    for layer, wanted in GOLDEN_LAYER_TILES.items():
+        for z, x, y in wanted:
+            name = f"{layer}-{z}-{x}-{y}"
+            tile = read_tile(tmp_path, z, x, y, layer)
+            if os.environ.get("ATLASGEN_UPDATE_GOLDEN"):
+                np.savez_compressed(GOLDEN / f"{name}.npz", rgba=tile)
+                Image.fromarray(tile).save(GOLDEN / f"{name}.png")
+            np.testing.assert_array_equal(tile, np.load(GOLDEN / f"{name}.npz")["rgba"])
+
+
+def long_edges() -> pd.DataFrame:
+    """Lines crossing tile borders at every angle, through corners, along borders, and a zero-length one."""
+    rows = [
+        (3.0, 5.0, 250.0, 251.0, "finetune"),
+        (250.0, 4.0, 4.0, 250.0, "merge"),
+        (64.0, 10.0, 64.0, 200.0, "adapter"),  # on the z2 border x = 64
+        (10.0, 128.0, 240.0, 128.0, "quantized"),  # on the z1 border y = 128
+        (100.0, 100.0, 156.0, 156.0, "unknown"),  # through the centre corner
+        (127.9, 60.2, 128.3, 190.7, "finetune"),
+        (70.0, 70.0, 70.0, 70.0, "merge"),
+        (30.0, 190.0, 200.0, 20.0, "finetune"),
+    ]
+    return pd.DataFrame(rows, columns=["x0", "y0", "x1", "y1", "relation"])
+
+
+@pytest.mark.parametrize("block_px", [256, 1024])
+def test_edge_tiles_are_seamless(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_px: int) -> None:
+    monkeypatch.setattr(tiles, "EDGE_BLOCK_PX", block_px)
+    pts, edges = frame([(20.0, 20.0, "base", 1.0)]), long_edges()
+    pts = pts.assign(pipeline_tag=None, licence=None)
+    tiles.render_layers(pts, edges, tmp_path, max_zoom=3, layers=["edges"], workers=1, progress=False)
+    for z in (0, 1, 2, 3):
+        one_shot = rgba(tiles.render_level_dense(pts, edges, "edges", z, design_zoom=3))
+        assert one_shot[..., 3].any()
+        np.testing.assert_array_equal(stitch(tmp_path, z, "edges"), one_shot)
+
+
+def test_edges_start_where_they_are_legible(tmp_path: Path) -> None:
+    pts, edges = atlas()
+    length = np.median(np.hypot(edges["x1"] - edges["x0"], edges["y1"] - edges["y0"]))
+    expected = max(0, int(np.ceil(np.log2(tiles.EDGE_MIN_MEDIAN_PX / length))))
+    result = tiles.render_layers(
+        pts,
+        edges.assign(x1=edges["x0"] + 0.001, y1=edges["y0"]),
+        tmp_path,
+        max_zoom=2,
+        layers=["edges"],
+        workers=1,
+        progress=False,
+    )
+    assert result["layers"] == [] and "edges layer skipped" in result["dropped"][0]
+    result = tiles.render_layers(
+        pts, edges, tmp_path, max_zoom=2, layers=["edges"], workers=1, progress=False
+    )
+    (layer,) = result["layers"]
+    assert layer["min_zoom"] == expected and layer["legend"] == EDGES.legend() and layer["overlay"]
+    assert {z for z, _, _ in tile_files(tmp_path, "edges")} == set(range(expected, 3))
+    # Faint: even where lines pile up, alpha stays at the style's maximum.
+    assert stitch(tmp_path, 2, "edges")[..., 3].max() <= tiles.EDGE_STYLE_ALPHA[1]
+
+
+def test_palette_png_decodes_to_the_rendered_rgba() -> None:
+    rng = np.random.default_rng(3)
+    for n_colours in (1, 3, 17, 256, 300):  # 300: RGBA fallback
+        colours = rng.integers(1, 2**32, n_colours, dtype=np.uint64).astype(np.uint32) | np.uint32(1 << 24)
+        offsets = np.unique(rng.integers(0, 256 * 256, 2000))
+        values = colours[rng.integers(0, n_colours, len(offsets))]
+        png = tiles_render.encode_png(offsets, values, 256)
+        with Image.open(__import__("io").BytesIO(png)) as im:
+            assert im.mode == ("P" if len(np.unique(values)) < 256 else "RGBA")
+            decoded = np.asarray(im.convert("RGBA")).reshape(-1, 4).view(np.uint32).ravel()
+        expected = np.zeros(256 * 256, np.uint32)
+        expected[offsets] = values
+        np.testing.assert_array_equal(decoded, expected)
+
+
+def test_worker_count_does_not_change_tiles(tmp_path: Path) -> None:
+    pts, edges = atlas()
+    serial = tiles.render_layers(pts, edges, tmp_path / "one", max_zoom=3, workers=1, progress=False)
+    pooled = tiles.render_layers(pts, edges, tmp_path / "two", max_zoom=3, workers=2, progress=False)
+    assert serial == pooled
+    assert_same_files(tmp_path / "one", tmp_path / "two")
+
+
+def assert_same_files(a: Path, b: Path) -> None:
+    files = sorted(p.relative_to(a) for p in a.rglob("*.png"))
+    assert files and files == sorted(p.relative_to(b) for p in b.rglob("*.png"))
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
+def test_dask_cluster_renders_the_same_tiles(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    pts, edges = atlas()
+    serial = tiles.render_layers(pts, edges, tmp_path / "one", max_zoom=2, workers=1, progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        remote = tiles.render_layers(
+            pts,
+            edges,
+            tmp_path / "dask",
+            max_zoom=2,
+            dask_scheduler=cluster.scheduler_address,
+            progress=False,
+        )
+    assert serial == remote
+    assert_same_files(tmp_path / "one", tmp_path / "dask")
+
+
+def test_retina_tiles_cover_the_same_world_at_twice_the_pixels(tmp_path: Path) -> None:
+    pts = frame([(70.3, 200.2, "finetune", 100.0)])
+    result = tiles.render_layers(
+        pts, None, tmp_path, max_zoom=2, layers=["relation"], retina=True, workers=1, progress=False
+    )
+    (layer,) = result["layers"]
+    assert layer["tile_size"] == 256 and layer["retina"]["url"] == "tiles/relation@2x/{z}/{x}/{y}.png"
+    assert tile_files(tmp_path, "relation@2x") == tile_files(tmp_path) == {(0, 0, 0), (1, 0, 1), (2, 1, 3)}
+    assert layer["tiles"] == 6
+    one, two = read_tile(tmp_path, 2, 1, 3), read_tile(tmp_path, 2, 1, 3, "relation@2x", 512)
+    assert two[64, 50, 3] > 0 and np.array_equal(one[32, 25], two[64, 50])  # same place, same colour
+    assert np.count_nonzero(two[..., 3]) > 3 * np.count_nonzero(one[..., 3])  # same size in CSS px
+
+
+def test_task_and_licence_encodings() -> None:
+    tags = pd.Series([f"t{i % 12}" for i in range(120)] + ["t0"] * 5 + [None] * 3, dtype=object)
+    enc, codes = task_encoding(tags)
+    assert (
+        enc.categories[0] == "t0"
+        and len(enc.categories) == 12
+        and enc.categories[-2:] == ("other", "unknown")
+    )
+    assert codes[-1] == 11 and (codes[tags == "t9"] == 10).all() and (codes[tags == "t10"] == 2).all()
+    cases = {
+        "apache-2.0": "apache",
+        "MIT": "mit",
+        "llama2": "llama",
+        "llama3.2": "llama",
+        "gemma": "gemma",
+        "qwen": "qwen",
+        "tongyi-qianwen-research": "qwen",
+        "cc-by-nc-sa-4.0": "cc-by",
+        "creativeml-openrail-m": "openrail",
+        "openrail++": "openrail",
+        "gpl-3.0": "other",
+        "other": "other",
+        "unknown": "unknown",
+        None: "unknown",
+    }
+    for licence, family in cases.items():
+        assert licence_family(licence) == family, licence
+    codes = licence_codes(pd.Series(list(cases), dtype=object))
+    assert [LICENCE.categories[c] for c in codes] == list(cases.values())
+    colours = [np.array(hex_rgb(c), float) for c in [*LICENCE.colors.values(), *enc.colors.values()][:9]]
+    assert min(np.linalg.norm(a - b) for i, a in enumerate(colours) for b in colours[i + 1 :]) > 40

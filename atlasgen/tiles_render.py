@@ -1,0 +1,289 @@
+"""Worker side of the tile renderer: one block of tiles of one level -> PNG bytes per non-empty tile.
+
+Everything here is a pure function of (LevelSpec, Rect, block arrays), so a block renders the same in this
+process, in a process pool or on a Dask worker, and the output never depends on how blocks were scheduled.
+See atlasgen/tiles.py for the why of stamping, packing and fixed spans.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import datashader as ds
+import datashader.transfer_functions as tf
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xarray as xr
+from PIL import Image
+
+TILE = 256
+# zlib's run-length strategy: tiles are mostly transparent runs; measured 25-40 % faster than the default
+# strategy and smaller (sparse tile 0.8 ms / 0.9 kB, dense 1.8 ms / 10 kB vs 1.1 ms / 0.8 kB, 2.9 ms / 10 kB).
+PNG_COMPRESS_LEVEL = 6
+PNG_COMPRESS_TYPE = zlib.Z_RLE
+
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in global pixels, half-open
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+Packed = npt.NDArray[np.uint32]  # RGBA packed little-endian: bytes R, G, B, A
+TileBytes = tuple[int, int, bytes]  # tx, ty, PNG
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a layer is shaded: Datashader's ``tf.shade`` arguments that do not change with the level."""
+
+    categories: tuple[str, ...]
+    colors: tuple[str, ...]
+    how: str
+    min_alpha: int
+    alpha: int
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    """What every block of one level of one layer shares. ``ratio`` 2 = the 512-px (@2x) pyramid."""
+
+    layer: str
+    kind: str  # "points" | "edges"
+    zoom: int
+    ratio: int
+    span: tuple[float, float]
+    radii: tuple[int, ...]  # marker radius per download class at ratio 1 (points only)
+    style: Style
+
+    @property
+    def tile_px(self) -> int:
+        return TILE * self.ratio
+
+    @property
+    def size_px(self) -> int:
+        return self.tile_px << self.zoom
+
+    @property
+    def scale(self) -> float:
+        """Pixels per world unit."""
+        return float(self.ratio * 2**self.zoom)
+
+
+@dataclass(frozen=True)
+class PointsBlock:
+    fx: IntArray  # the global pixel each point falls in
+    fy: IntArray
+    code: npt.NDArray[np.int8]  # category code into style.categories
+    size: npt.NDArray[np.int8]  # download class
+    weight: FloatArray
+
+
+@dataclass(frozen=True)
+class EdgesBlock:
+    """Line pieces in global pixel coordinates, each inside one tile (see tiles_geometry.edge_pieces)."""
+
+    x0: FloatArray
+    y0: FloatArray
+    x1: FloatArray
+    y1: FloatArray
+    code: npt.NDArray[np.int8]
+
+
+@cache
+def _dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(categories))  # one dtype per layer: numba compiles once
+
+
+def disc(radius: int, ratio: int = 1) -> tuple[IntArray, IntArray]:
+    """Pixel offsets of a marker; at ratio 1 the same shape as Datashader's ``spread(shape="circle")``.
+
+    At ratio 2 the disc covers the same area in CSS pixels: reach 2·(r + ½) on the finer grid.
+    """
+    reach = ratio * (radius + 0.5)
+    d = np.arange(-int(reach), int(reach) + 1)
+    dx, dy = np.meshgrid(d, d)
+    inside = np.hypot(dx, dy) <= reach
+    return dx[inside].astype(np.int64), dy[inside].astype(np.int64)
+
+
+def disc_reach(radius: int, ratio: int = 1) -> int:
+    return int(ratio * (radius + 0.5))
+
+
+def _color_key(style: Style) -> dict[str, str]:
+    return dict(zip(style.categories, style.colors, strict=True))
+
+
+def _shade(agg: xr.DataArray, spec: LevelSpec) -> Packed:
+    # color_baseline=0: the default baseline is the minimum of *this* call's data, i.e. per block.
+    img = tf.shade(
+        agg,
+        color_key=_color_key(spec.style),
+        how=spec.style.how,
+        span=list(spec.span),
+        min_alpha=spec.style.min_alpha,
+        alpha=spec.style.alpha,
+        color_baseline=0,
+    )
+    return np.asarray(img.data, dtype=np.uint32)
+
+
+# --- points ------------------------------------------------------------------------------------------------
+
+
+def point_stamps(spec: LevelSpec, block: PointsBlock, rect: Rect) -> pd.DataFrame:
+    """Marker pixels of the block's points that fall inside rect: columns gx, gy, cat, w."""
+    parts = []
+    for size, radius in enumerate(spec.radii):
+        sel = np.flatnonzero(block.size == size)
+        dx, dy = disc(radius, spec.ratio)
+        gx = (block.fx[sel, None] + dx).ravel()
+        gy = (block.fy[sel, None] + dy).ravel()
+        inside = (gx >= rect[0]) & (gx < rect[2]) & (gy >= rect[1]) & (gy < rect[3])
+        rep = np.repeat(sel, len(dx))[inside]
+        parts.append((gx[inside], gy[inside], block.code[rep], block.weight[rep]))
+    gx, gy, code, w = (np.concatenate(column) for column in zip(*parts, strict=True))
+    cat = pd.Categorical.from_codes(code, dtype=_dtype(spec.style.categories))
+    return pd.DataFrame({"gx": gx, "gy": gy, "cat": cat, "w": w})
+
+
+def _aggregate_points(frame: pd.DataFrame, x: str, y: str, width: int, height: int) -> xr.DataArray:
+    """The Datashader step: categorical sum of weights per pixel on the grid [0, width) × [0, height)."""
+    canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=(0, width), y_range=(0, height))
+    return canvas.points(frame, x, y, ds.by("cat", ds.sum("w")))
+
+
+def render_points_sparse(spec: LevelSpec, block: PointsBlock, rect: Rect) -> tuple[IntArray, Packed]:
+    """Covered pixels of rect (global ids gy·size_px + gx, sorted) and their packed RGBA.
+
+    The covered pixels are numbered and laid out row by row on a near-square canvas; each stamp is put at
+    its pixel's slot. A pixel's colour depends only on its own stamps, so this equals a spatial render.
+    """
+    stamps = point_stamps(spec, block, rect)
+    if stamps.empty:
+        return np.empty(0, np.int64), np.empty(0, np.uint32)
+    cells, slot = np.unique(
+        stamps["gy"].to_numpy() * spec.size_px + stamps["gx"].to_numpy(), return_inverse=True
+    )
+    width = int(np.ceil(np.sqrt(len(cells))))
+    height = -(-len(cells) // width)
+    stamps["sx"] = slot % width + 0.5
+    stamps["sy"] = slot // width + 0.5
+    rgba = _shade(_aggregate_points(stamps, "sx", "sy", width, height), spec)
+    return cells, rgba.ravel()[: len(cells)]
+
+
+def render_points_dense(spec: LevelSpec, block: PointsBlock, rect: Rect) -> Packed:
+    """Spatial render of rect in one canvas (packed RGBA, row 0 = top): the reference for tests."""
+    x0, y0, x1, y1 = rect
+    stamps = point_stamps(spec, block, rect)
+    stamps["gx"] = stamps["gx"] - x0 + 0.5  # pixel centres, so a stamp never sits on a pixel edge
+    stamps["gy"] = stamps["gy"] - y0 + 0.5
+    return _shade(_aggregate_points(stamps, "gx", "gy", x1 - x0, y1 - y0), spec)
+
+
+# --- edges -------------------------------------------------------------------------------------------------
+
+
+def _aggregate_edges(spec: LevelSpec, block: EdgesBlock, rect: Rect) -> xr.DataArray:
+    """Datashader's line aggregation (Bresenham, count per category) of the pieces on rect's pixel grid.
+
+    The canvas spans rect in global pixels, so Datashader's mapping is x - x0 with a scale of exactly 1, and
+    every piece lies inside one tile, hence inside rect: nothing is clipped, so a piece rasterises the same
+    in any rect that holds its tile. That is what makes line tiles seam-free.
+    """
+    x0, y0, x1, y1 = rect
+    frame = pd.DataFrame(
+        {
+            "x0": block.x0,
+            "y0": block.y0,
+            "x1": block.x1,
+            "y1": block.y1,
+            "cat": pd.Categorical.from_codes(block.code, dtype=_dtype(spec.style.categories)),
+        }
+    )
+    canvas = ds.Canvas(plot_width=x1 - x0, plot_height=y1 - y0, x_range=(x0, x1), y_range=(y0, y1))
+    return canvas.line(frame, x=["x0", "x1"], y=["y0", "y1"], axis=1, agg=ds.by("cat", ds.count()))
+
+
+def render_edges_sparse(spec: LevelSpec, block: EdgesBlock, rect: Rect) -> tuple[IntArray, Packed]:
+    """Like render_points_sparse: aggregate the block spatially, shade only its covered pixels."""
+    if len(block.x0) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.uint32)
+    agg = _aggregate_edges(spec, block, rect)
+    counts = np.asarray(agg.data)
+    _, width, n_cats = counts.shape
+    flat = counts.reshape(-1, n_cats)
+    covered = np.flatnonzero(flat.any(axis=1))
+    packed = xr.DataArray(
+        flat[covered][None],
+        dims=agg.dims,
+        coords={
+            agg.dims[0]: [0.5],
+            agg.dims[1]: np.arange(len(covered)) + 0.5,
+            agg.dims[2]: agg.coords[agg.dims[2]],
+        },
+    )
+    rgba = _shade(packed, spec).ravel() if len(covered) else np.empty(0, np.uint32)
+    gy, gx = np.divmod(covered, width)
+    return (gy + rect[1]) * spec.size_px + gx + rect[0], rgba
+
+
+def render_edges_dense(spec: LevelSpec, block: EdgesBlock, rect: Rect) -> Packed:
+    """Spatial render of rect (packed RGBA, row 0 = top): the reference for tests. Empty pixels are 0
+    (tf.shade gives zero counts a colour with alpha 0; tiles store them as plain transparent)."""
+    rgba = _shade(_aggregate_edges(spec, block, rect), spec)
+    return np.where(rgba >> 24 > 0, rgba, np.uint32(0))
+
+
+# --- tiles -------------------------------------------------------------------------------------------------
+
+
+def encode_png(offsets: IntArray, rgba: Packed, tile_px: int) -> bytes:
+    """A tile with these pixels set (the rest transparent) as PNG: palette mode when the tile has at most
+    256 distinct RGBA values (exact palette with per-entry alpha, so it decodes to the same RGBA), RGBA
+    otherwise. Most tiles have few colours, and Pillow also drops to 1/2/4-bit depth for tiny palettes."""
+    out = io.BytesIO()
+    options: dict[str, Any] = {"compress_level": PNG_COMPRESS_LEVEL, "compress_type": PNG_COMPRESS_TYPE}
+    palette = np.unique(np.concatenate([np.zeros(1, np.uint32), rgba]))  # 0 = transparent, sorts first
+    if len(palette) <= 256:
+        index = np.zeros(tile_px * tile_px, np.uint8)
+        index[offsets] = np.searchsorted(palette, rgba)
+        image = Image.frombytes("P", (tile_px, tile_px), index.tobytes())
+        image.putpalette(palette.view(np.uint8).tobytes(), rawmode="RGBA")
+    else:
+        tile = np.zeros(tile_px * tile_px, np.uint32)
+        tile[offsets] = rgba
+        image = Image.frombytes("RGBA", (tile_px, tile_px), tile.tobytes())
+    image.save(out, format="PNG", **options)
+    return out.getvalue()
+
+
+def tiles_of(spec: LevelSpec, cells: IntArray, rgba: Packed) -> list[TileBytes]:
+    """Split rendered cells into tiles and encode each tile that has a visible pixel."""
+    visible = (rgba >> 24) > 0
+    cells, rgba = cells[visible], rgba[visible]
+    if len(cells) == 0:
+        return []
+    tile_px, n_tiles = spec.tile_px, spec.size_px // spec.tile_px
+    gy, gx = np.divmod(cells, spec.size_px)
+    tile_id = (gx // tile_px) * n_tiles + gy // tile_px
+    order = np.argsort(tile_id, kind="stable")
+    tiles, starts = np.unique(tile_id[order], return_index=True)
+    out = []
+    for tile, sel in zip(tiles, np.split(order, starts[1:]), strict=True):
+        tx, ty = divmod(int(tile), n_tiles)
+        offsets = (gy[sel] % tile_px) * tile_px + gx[sel] % tile_px
+        out.append((tx, ty, encode_png(offsets, rgba[sel], tile_px)))
+    return out
+
+
+def render_block(spec: LevelSpec, rect: Rect, block: PointsBlock | EdgesBlock) -> list[TileBytes]:
+    """The job a worker runs: one block of one level -> (tx, ty, PNG bytes) for its non-empty tiles."""
+    if isinstance(block, PointsBlock):
+        cells, rgba = render_points_sparse(spec, block, rect)
+    else:
+        cells, rgba = render_edges_sparse(spec, block, rect)
+    return tiles_of(spec, cells, rgba)

@@ -1,0 +1,149 @@
+"""The size budget: parsing sizes, and that the chosen depth and layers are exactly what fits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from atlasgen import tiles
+from atlasgen.budget import PRIORITY, format_size, parse_size
+from atlasgen.palette import RELATIONS
+
+
+def atlas(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A tiny atlas with every attribute and parent -> child edges."""
+    rng = np.random.default_rng(seed)
+    pts = pd.DataFrame(
+        {
+            "x": rng.uniform(60, 200, n),
+            "y": rng.uniform(60, 200, n),
+            "relation": [RELATIONS[i % len(RELATIONS)] for i in range(n)],
+            "downloads": np.floor(10 ** rng.uniform(0, 6.5, n)),
+            "pipeline_tag": rng.choice(np.array(["text-generation", "fill-mask", None], dtype=object), n),
+            "licence": rng.choice(np.array(["apache-2.0", "mit", "llama3", None], dtype=object), n),
+        }
+    )
+    child = np.flatnonzero(pts["relation"].isin(["finetune", "adapter", "quantized", "merge", "unknown"]))
+    parent = rng.integers(0, n, len(child))
+    x, y = pts["x"].to_numpy(), pts["y"].to_numpy()
+    return pts, pd.DataFrame(
+        {
+            "x0": x[parent],
+            "y0": y[parent],
+            "x1": x[child],
+            "y1": y[child],
+            "relation": pts["relation"][child].to_numpy(),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("600MB", 600_000_000),
+        ("1GB", 10**9),
+        ("1.5 GiB", 3 * 2**29),
+        ("250k", 250_000),
+        (" 12 mib ", 12 * 2**20),
+        ("42", 42),
+        (7, 7),
+    ],
+)
+def test_parse_size(text: str | int, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "MB", "1.2.3GB", "12 parsecs", "-5MB"])
+def test_parse_size_rejects_nonsense(text: str) -> None:
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_size(text)
+
+
+def test_format_size() -> None:
+    assert format_size(310e6) == "310.0 MB" and format_size(1.5e9) == "1.5 GB" and format_size(12) == "12 B"
+
+
+def expected_choice(levels: dict[str, dict[int, int]], available: int) -> tuple[int, list[str]]:
+    """The budget rule of atlasgen/budget.py, on known per-level sizes: depth from the first layer, then
+    whole layers in priority order."""
+    first = levels["relation"]
+    depth, used = -1, 0
+    for z in sorted(first):
+        if used + first[z] > available:
+            break
+        used, depth = used + first[z], z
+    kept = ["relation"] if depth >= 0 else []
+    for name in PRIORITY[1:]:
+        size = sum(b for z, b in levels[name].items() if z <= depth)
+        if depth >= 0 and min(levels[name]) <= depth and used + size <= available:
+            kept.append(name)
+            used += size
+    return depth, kept
+
+
+def per_level(result: dict[str, Any]) -> dict[str, dict[int, int]]:
+    return {
+        layer["id"]: {int(z): v["bytes"] for z, v in layer["levels"].items()} for layer in result["layers"]
+    }
+
+
+def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
+    pts, edges = atlas(400, seed=3)
+    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, workers=1, progress=False)
+    levels = per_level(full)
+    assert set(levels) == set(PRIORITY) and full["dropped"] == []
+    rel = levels["relation"]
+    edges_size = sum(levels["edges"].values())
+    reserved = 1000
+    budgets = [
+        reserved + rel[0] + rel[1] + rel[2],  # relation to z2 exactly; z3 would not fit
+        reserved + rel[0] + rel[1] + rel[2] - 1,  # one byte short: z2 goes too
+        reserved + sum(rel.values()) + edges_size,  # all relation and edges, exactly
+        reserved
+        + sum(rel.values())
+        + edges_size
+        + sum(levels["licence"].values()),  # task won't, licence will
+        reserved + rel[0] - 1,  # nothing fits
+    ]
+    for i, budget in enumerate(budgets):
+        out = tmp_path / f"b{i}"
+        result = tiles.render_layers(
+            pts,
+            edges,
+            out,
+            max_zoom=3,
+            workers=1,
+            progress=False,
+            budget_bytes=budget,
+            reserved_bytes=reserved,
+        )
+        depth, kept = expected_choice(levels, budget - reserved)
+        got = [layer["id"] for layer in result["layers"]]
+        assert sorted(got) == sorted(kept), (i, result["dropped"])
+        assert all(layer["max_zoom"] == depth for layer in result["layers"])
+        assert result["bytes"] <= budget - reserved
+        on_disk = sum(f.stat().st_size for f in (out / "tiles").rglob("*.png"))
+        assert on_disk == result["bytes"]
+        assert result["dropped"] or got == list(PRIORITY)
+        # Levels kept are the same bytes as unbudgeted (cutting the pyramid never changes what stays).
+        assert per_level(result) == {
+            name: {z: b for z, b in levels[name].items() if z <= depth} for name in got
+        }
+
+
+def test_budget_reports_why(tmp_path: Path) -> None:
+    pts, edges = atlas(400, seed=3)
+    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, workers=1, progress=False)
+    rel = per_level(full)["relation"]
+    result = tiles.render_layers(
+        pts, edges, tmp_path / "b", max_zoom=3, workers=1, progress=False, budget_bytes=sum(rel.values()) + 50
+    )
+    assert [layer["id"] for layer in result["layers"]] == ["relation"]
+    assert any(
+        reason.startswith("edges layer dropped:") and "over budget" in reason for reason in result["dropped"]
+    )
+    assert any(reason.startswith("licence layer dropped:") for reason in result["dropped"])
