@@ -58,6 +58,26 @@ def cli(verbose: bool) -> None:
     type=click.Path(path_type=Path, exists=True),
     help="An earlier atlas (directory or its positions.parquet): surviving models keep their positions.",
 )
+@click.option(
+    "--budget",
+    default="1GB",
+    show_default=True,
+    help="Largest the whole site may be (e.g. 600MB, 1GB): the deepest zooms and least important layers "
+    "that don't fit are dropped, and the summary says which.",
+)
+@click.option(
+    "--layers",
+    default="relation,edges,task,licence",
+    show_default=True,
+    help="Tile layers to render, comma-separated, in priority order for the budget (relation is required).",
+)
+@click.option("--retina", is_flag=True, help="Also write 512-px tiles for high-DPI screens and print.")
+@click.option("--workers", type=click.IntRange(1), help="Processes for tile rendering; default: all cores.")
+@click.option(
+    "--dask-scheduler",
+    metavar="ADDRESS",
+    help="Render tiles on this existing Dask cluster (e.g. tcp://10.0.0.5:8786); needs atlasgen[dask].",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 def build(
     snapshot: Path | None,
@@ -69,6 +89,11 @@ def build(
     max_iter: int,
     max_zoom: int | None,
     previous: Path | None,
+    budget: str,
+    layers: str,
+    retina: bool,
+    workers: int | None,
+    dask_scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Build a static atlas site from SNAPSHOT (default: the embedded sample of ~29k real Hub models).
@@ -88,6 +113,11 @@ def build(
         max_iter=max_iter,
         max_zoom=max_zoom,
         previous=previous,
+        budget=budget,
+        layers=tuple(name.strip() for name in layers.split(",") if name.strip()),
+        retina=retina,
+        workers=workers,
+        dask_scheduler=dask_scheduler,
         progress=not quiet,
     )
     if not quiet:

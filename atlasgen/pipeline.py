@@ -42,22 +42,29 @@ def build_atlas(
     max_iter: int = 300,
     max_zoom: int | None = None,
     previous: Path | None = None,
+    budget: str | int = "1GB",
+    layers: tuple[str, ...] | None = None,
+    retina: bool = False,
+    workers: int | None = None,
+    dask_scheduler: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Build a complete static atlas site in `out`; return the build report.
 
     `previous` (an earlier atlas directory or its positions.parquet) seeds surviving models with their old
-    positions, so the map stays recognisable between snapshots.
+    positions, so the map stays recognisable between snapshots. `budget` caps the whole site's size: the
+    tiles get what the index and viewer leave, and the deepest zooms / least important layers that don't
+    fit are dropped and reported.
     """
     from atlasgen.graph import build_graph
     from atlasgen.index import write_index
     from atlasgen.layout import layout_atlas
     from atlasgen.positions import read_previous, write_positions
-    from atlasgen.site import write_site
+    from atlasgen.site import viewer_dir, write_site
     from atlasgen.snapshot import read_snapshot
-    from atlasgen.tiles import render_relation_tiles
+    from atlasgen.tiles import render_layers
 
-    _check_out(out)
+    budget_bytes, layers = _check_options(out, budget, layers)
     timings: dict[str, float] = {}
     with _stage("snapshot", timings):
         snap = read_snapshot(snapshot, fmt=fmt, nodes=nodes)
@@ -86,14 +93,26 @@ def build_atlas(
     log.info("layout backend: %s (%s)", layout_info.get("backend"), layout_info.get("reason"))
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        with _stage("tiles", timings):
-            points = nodes_df[["relation", "downloads"]].assign(x=xy[:, 0], y=xy[:, 1])
-            layer = render_relation_tiles(points, work, max_zoom=max_zoom, progress=progress)
         with _stage("index", timings):
             data = write_index(nodes_df, edges, xy, work)
             data["positions"] = write_positions(nodes_df["id"], xy, work)
+        with _stage("tiles", timings):
+            tiles = render_layers(
+                _points(nodes_df, xy),
+                _segments(edges, xy),
+                work,
+                max_zoom=max_zoom,
+                layers=layers,
+                retina=retina,
+                workers=workers,
+                dask_scheduler=dask_scheduler,
+                budget_bytes=budget_bytes,
+                reserved_bytes=_tree_bytes(work) + _tree_bytes(viewer_dir()),
+                progress=progress,
+            )
         report = _report(graph.report, snap.source, layout_info, timings, seed)
-        manifest = _manifest(report, snap.source, layer, data, layout_info, seed, xy)
+        report["tiles"] = {"bytes": tiles["bytes"], "dropped": tiles["dropped"], "budget": budget_bytes}
+        manifest = _manifest(report, snap.source, tiles["layers"], data, layout_info, seed, xy)
         with _stage("site", timings):
             write_site(work, manifest)
         report["timings_s"] = timings
@@ -111,12 +130,55 @@ def _task_groups(nodes: Any) -> tuple[Any, list[str]]:
     return codes, [str(label) for label in labels]
 
 
-def _check_out(out: Path) -> None:
+def _check_options(
+    out: Path, budget: str | int, layers: tuple[str, ...] | None
+) -> tuple[int, tuple[str, ...]]:
+    """Validate every build option before any work; report all problems at once."""
+    from atlasgen.budget import parse_size
+    from atlasgen.tiles import LAYERS
+
+    problems = []
     if out.exists() and not out.is_dir():
-        raise BuildError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / "atlas.json").is_file():
-        raise BuildError(f"{out}: not empty and not an atlas (no atlas.json); refusing to replace it")
+        problems.append(f"{out}: exists and is not a directory")
+    elif out.is_dir() and any(out.iterdir()) and not (out / "atlas.json").is_file():
+        problems.append(f"{out}: not empty and not an atlas (no atlas.json); refusing to replace it")
+    try:
+        budget_bytes = parse_size(budget)
+    except ValueError as exc:
+        problems.append(f"--budget: {exc}")
+    layers = tuple(layers) if layers else LAYERS
+    unknown = [name for name in layers if name not in LAYERS]
+    if unknown or "relation" not in layers:
+        problems.append(
+            f"--layers: must include relation and be among {', '.join(LAYERS)} (got {', '.join(layers)})"
+        )
+    if problems:
+        raise BuildError("; ".join(problems))
     out.parent.mkdir(parents=True, exist_ok=True)
+    return budget_bytes, layers
+
+
+def _points(nodes: Any, xy: Any) -> Any:
+    return nodes[["relation", "downloads", "pipeline_tag", "licence"]].assign(x=xy[:, 0], y=xy[:, 1])
+
+
+def _segments(edges: Any, xy: Any) -> Any:
+    import pandas as pd
+
+    src, dst = edges["source"].to_numpy(), edges["target"].to_numpy()
+    return pd.DataFrame(
+        {
+            "x0": xy[src, 0],
+            "y0": xy[src, 1],
+            "x1": xy[dst, 0],
+            "y1": xy[dst, 1],
+            "relation": edges["relation"].to_numpy(),
+        }
+    )
+
+
+def _tree_bytes(root: Path) -> int:
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
 
 
 def _swap_in(work: Path, out: Path) -> None:
@@ -144,7 +206,7 @@ def _report(
 def _manifest(
     report: dict[str, Any],
     source: dict[str, Any],
-    layer: dict[str, Any],
+    layers: list[dict[str, Any]],
     data: dict[str, Any],
     layout_info: dict[str, Any],
     seed: int,
@@ -158,7 +220,7 @@ def _manifest(
         "snapshot": {k: source[k] for k in ("label", "format", "date") if k in source},
         "counts": counts,
         "world": {"size": 256, "bounds": [float(v) for v in (*xy.min(axis=0), *xy.max(axis=0))]},
-        "layers": [layer],
+        "layers": layers,
         "data": data,
         "layout": {
             "algorithm": "forceatlas2",
@@ -199,6 +261,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(
             "repairs: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report["repairs"].items())
         )
+    tiles = report.get("tiles", {})
+    if tiles:
+        lines.append(
+            f"tiles: {tiles['bytes'] / 1e6:,.1f} MB within a {tiles['budget'] / 1e6:,.0f} MB site budget"
+        )
+        lines.extend(f"tiles dropped: {reason}" for reason in tiles["dropped"])
     for reason, count in report["dropped"].items():
         lines.append(f"dropped ({reason}): {count:,} — rows listed in report.json")
     layout = report.get("layout", {})
