@@ -273,7 +273,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     if layout.get("backend"):
         lines.append(f"layout: {layout['backend']} backend — {layout.get('reason', '')}")
     stability = layout.get("stability")
-    if stability:
+    if stability and stability.get("survivors"):
         lines.append(
             f"stability: {stability['survivors']:,} models kept from the previous atlas; displacement "
             f"median {stability['median']:.2%}, p95 {stability['p95']:.2%} of the map's extent"

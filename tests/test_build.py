@@ -66,6 +66,25 @@ def test_edge_csv_build_writes_a_site_and_accounts_for_every_row(tmp_path: Path)
     assert not list(tmp_path.glob(".site.*")), "temporary build directories left behind"
 
 
+def test_build_prints_the_report_summary(tmp_path: Path) -> None:
+    (tmp_path / "edges.csv").write_text(EDGES, encoding="utf-8")
+    args = [str(tmp_path / "edges.csv"), "--out", str(tmp_path / "site"), "--budget", "50MB"]
+    result = CliRunner().invoke(cli, ["build", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "models: 9 in atlas (0 virtual parents added), 0 dropped of 9 input rows" in result.output
+    assert "repairs: self loops 1" in result.output
+    assert "MB site budget" in result.output and "layout: cpu backend" in result.output
+    assert "stability" not in result.output  # no --previous, nothing to compare
+
+
+def test_bad_options_are_all_reported_before_any_work(tmp_path: Path) -> None:
+    args = ["build", "--out", str(tmp_path / "s"), "--budget", "lots", "--layers", "relation,sparkles"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "--budget: cannot read 'lots' as a size" in result.output and "--layers:" in result.output
+    assert not (tmp_path / "s").exists()
+
+
 def test_rebuild_replaces_the_previous_atlas(tmp_path: Path) -> None:
     (tmp_path / "edges.csv").write_text(EDGES, encoding="utf-8")
     out, _ = build(tmp_path, str(tmp_path / "edges.csv"))
