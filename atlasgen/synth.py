@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from atlasgen.errors import AtlasgenError
+from atlasgen.hubschema import SCHEMA
 
 # --------------------------------------------------------------------------------------- calibration
 # HFS = hf-snapshot c952a70 (edges.csv + metadata.csv; 29,075 LLMs, 45 self-loops dropped).
@@ -174,22 +175,6 @@ SYLLABLES = (
     "el",
     "dor",
     "fi",
-)
-SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("author", pa.string()),
-        ("createdAt", pa.timestamp("us")),
-        ("downloads", pa.int64()),
-        ("likes", pa.int64()),
-        ("tags", pa.list_(pa.string())),
-        ("pipeline_tag", pa.string()),
-        ("library_name", pa.string()),
-        (
-            "baseModels",
-            pa.struct([("relation", pa.string()), ("models", pa.list_(pa.struct([("id", pa.string())])))]),
-        ),
-    ]
 )
 ROLES = ("isolated", "root", *CHILD_RELATIONS)  # role codes 0..5
 DAY_US = 86_400 * 1_000_000

@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from atlasgen.hubschema import SCHEMA
+
 RELATION = {"finetuned": "finetune", "quantized": "quantized", "merged": "merge", "adapter": "adapter"}
 SNAPSHOT = "hf-snapshot/hakanotal-hf-dep-network-analysis/c952a70d68df/network_data"
 HUB_STATS = "hub-stats-slice/evaleval-eval-card-registry/2b227945f13a/curation/hub_stats_frozen.parquet"
@@ -101,24 +103,6 @@ def make_tags(relation: object, parents: object, licence: object) -> list[str]:
     if isinstance(licence, str):
         tags.append(f"license:{licence}")
     return tags
-
-
-SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("author", pa.string()),
-        ("createdAt", pa.timestamp("us")),
-        ("downloads", pa.int64()),
-        ("likes", pa.int64()),
-        ("tags", pa.list_(pa.string())),
-        ("pipeline_tag", pa.string()),
-        ("library_name", pa.string()),
-        (
-            "baseModels",
-            pa.struct([("relation", pa.string()), ("models", pa.list_(pa.struct([("id", pa.string())])))]),
-        ),
-    ]
-)
 
 
 def main() -> None:

@@ -11,9 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from atlasgen.errors import InputError
+from atlasgen.hubschema import BASE_MODELS
 from atlasgen.snapshot import SAMPLE, read_snapshot
-
-BASE_MODELS = pa.struct([("relation", pa.string()), ("models", pa.list_(pa.struct([("id", pa.string())])))])
 
 
 def write_hub_stats(path: Path, rows: list[dict]) -> Path:
