@@ -9,60 +9,24 @@ among several cells. Screenshots go to ``$ATLAS_SCREENSHOTS`` (or the test's tmp
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from browser_util import ARGS, CHROMIUM, Watch, need_browser, served
 
-from atlasgen.serve import make_server
-
-CHROMIUM = Path("/usr/bin/chromium")
 TINY = Path(__file__).parent / "data" / "tiny" / "edges.csv"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOSTILE = 'evil/"><img src=x onerror=alert(1)>'
 INSTRUCT = "meta-llama/Meta-Llama-3-8B-Instruct"
 
 pytestmark = pytest.mark.browser
 
 
-def _skip_reason() -> str | None:
-    from atlasgen.site import viewer_dir
-
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    if not (viewer_dir() / "app.js").is_file():
-        return "viewer bundle not built: run `make viewer`"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright (python package) is not installed"
-    return None
-
-
-def _need_browser() -> None:
-    reason = _skip_reason()
-    if reason and os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run in CI: {reason}")  # .ci/run installs all of it
-    if reason:
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    _need_browser()
+    need_browser()
     from atlasgen import index
     from atlasgen.pipeline import build_atlas
 
@@ -74,23 +38,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@contextmanager
-def _served(directory: Path) -> Iterator[str]:
-    """The site as `atlasgen serve` serves it."""
-    server = make_server(directory, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture(scope="module")
 def base_url(site: Path) -> Iterator[str]:
-    with _served(site) as url:
+    with served(site) as url:
         yield url
 
 
@@ -103,29 +53,13 @@ def shots(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _need_browser()
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         yield chromium
         chromium.close()
-
-
-class Watch:
-    """Everything the page shouldn't do: JS errors, console errors, dialogs, failed or 4xx/5xx requests."""
-
-    def __init__(self, page: Any) -> None:
-        self.problems: list[str] = []
-        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
-        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
-        page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
-        page.on("requestfailed", self._failed)
-        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
-
-    def _failed(self, request: Any) -> None:
-        if request.failure != "net::ERR_ABORTED":  # cancelled by a navigation or a zoom: not a failure
-            self.problems.append(f"failed: {request.url} ({request.failure})")
 
 
 def _page(browser: Any, width: int = 1280, height: int = 800) -> tuple[Any, Watch]:
@@ -168,7 +102,8 @@ def test_search_panel_deep_link_history(browser: Any, base_url: str, shots: Path
     assert first.locator(".result-id").inner_text() == "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF"
     page.locator("#search-input").press("Enter")
     _wait_panel(page, "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF")
-    assert page.evaluate("location.hash") == "#m=" + quote(
+    # the hash leads with the model; the view (z, x, y, layer) follows it
+    assert page.evaluate("location.hash").split("&")[0] == "#m=" + quote(
         "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF", safe=""
     )
 
@@ -201,10 +136,10 @@ def test_search_panel_deep_link_history(browser: Any, base_url: str, shots: Path
     parent.click()
     _wait_panel(page, "meta-llama/Meta-Llama-3-8B")
 
-    # Escape closes the panel and clears the hash
+    # Escape closes the panel and takes the model out of the hash (the view stays in it)
     page.keyboard.press("Escape")
     page.wait_for_selector("#panel", state="hidden")
-    assert page.evaluate("location.hash") == ""
+    assert "m=" not in page.evaluate("location.hash")
     page.go_back()  # closing was a history entry too
     _wait_panel(page, "meta-llama/Meta-Llama-3-8B")
     assert watch.problems == []
@@ -269,7 +204,7 @@ def test_phone_layout(browser: Any, base_url: str, shots: Path) -> None:
 
 def test_real_sample_search_and_deep_link(browser: Any, sample_atlas: Path) -> None:
     """On the embedded sample: the map loads, a word-part query finds a real model, its panel and link work."""
-    with _served(sample_atlas) as url:
+    with served(sample_atlas) as url:
         page, watch = _page(browser)
         page.goto(url + "/")
         page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")

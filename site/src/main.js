@@ -1,4 +1,5 @@
-// Wiring: load atlas.json, build the map, search, panel and router, and route every "open model" through the URL.
+// Wiring: load atlas.json, build the map, search, panel, layers and provenance, and keep the open model and
+// the view in the URL (viewstate.js), so that links, reloads and back/forward all land on the same view.
 
 import 'leaflet/dist/leaflet.css';
 import './style.css';
@@ -6,16 +7,21 @@ import { ATLAS_URL, createUrls } from './config.js';
 import { createDetails } from './details.js';
 import { h } from './dom.js';
 import { createFetcher } from './fetcher.js';
-import { createFooter, createLegend } from './legend.js';
+import { createLayerSwitcher } from './layers.js';
+import { ancestry, descendants } from './lineage.js';
 import { createMap } from './map.js';
+import { createOverlay } from './overlay.js';
 import { createPanel } from './panel.js';
 import { createPicker } from './picker.js';
-import { createRouter } from './router.js';
+import { createProvenance } from './provenance.js';
 import { createSearch } from './search.js';
 import { createSearchBox } from './searchbox.js';
+import { createShare } from './share.js';
+import { createViewState } from './viewstate.js';
 
-const LINEAGE_HOPS = 12;
 const MOBILE = window.matchMedia('(max-width: 640px)');
+const EMBED = new URLSearchParams(window.location.search).get('embed') === '1';
+const $ = (id) => document.getElementById(id);
 
 async function start() {
   const fetcher = createFetcher();
@@ -23,108 +29,180 @@ async function start() {
   const urls = createUrls(atlas.data);
   const details = createDetails(fetcher, urls, atlas.data);
   const picker = createPicker(fetcher, urls, atlas.data);
-  const layer = atlas.layers[0];
-  const relations = new Map((layer.legend || []).map((e) => [e.key, e]));
-  document.title = atlas.title || document.title;
-  document.querySelector('.brand-title').textContent = atlas.title || 'Model Atlas';
+  const relationLayer = atlas.layers.find((l) => l.id === 'relation') || atlas.layers[0];
+  const relations = new Map((relationLayer.legend || []).map((e) => [e.key, e]));
+  const relationOf = (key) => relations.get(key) || { label: key || 'unknown', color: '#8b93a7' };
+  const title = atlas.title || 'Model Atlas';
+  document.title = title;
+  document.querySelector('.brand-title').textContent = title;
+  if (EMBED) document.body.classList.add('embed');
 
   const known = new Map(); // id -> vertex, from results we already hold
-  let how = 'link'; // how the next model was asked for: 'search' | 'pick' | 'link'
+  let shown = null; // the open model's id
   let seq = 0;
+  let overlayWanted = true;
 
-  const router = createRouter((id) => (id === null ? close(false) : show(id)));
-  const select = (vertex, id, via) => {
+  const url = createViewState(restore);
+  const initial = url.current();
+  const view = createMap($('map'), atlas, { onPick: pick, onMove, interactive: !EMBED });
+  const state = () => ({ m: shown, view: view.view(), l: base, o: overlays });
+  let base = view.setBase(initial.l);
+  let overlays = view.setOverlays(initial.o);
+  if (initial.view) view.setView(initial.view);
+
+  const panel = EMBED
+    ? null
+    : createPanel($('panel'), {
+        relations,
+        onOpen: (vertex, id) => select(vertex, id),
+        onClose: () => close(true),
+        onOverlay: (on) => setOverlay(on),
+      });
+  const overlay = createOverlay(view, $('overlay-note'), {
+    relationOf,
+    onHide: () => setOverlay(false),
+    onFit: (bounds) => view.fit(bounds, fitPadding()),
+  });
+  let switcher = null;
+  let share = null;
+  if (!EMBED) {
+    createSearchBox($('search'), createSearch(fetcher, urls), { onChoose: (result) => select(result.vertex, result.id) });
+    switcher = createLayerSwitcher($('legend'), view, {
+      collapsed: MOBILE.matches,
+      onBase: (id) => {
+        base = view.setBase(id);
+        url.replace(state());
+      },
+      onOverlays: (ids) => {
+        overlays = view.setOverlays(ids);
+        url.replace(state());
+      },
+    });
+    switcher.set(base, overlays);
+    switcher.setZoom(view.view().z);
+    view.map.on('zoomend', () => switcher.setZoom(view.view().z));
+    createProvenance($('footer'), atlas, { relationOf });
+    share = createShare($('share'), $('share-popup'), { link: () => url.link(state()) });
+  } else {
+    const credit = $('embed-credit');
+    const full = () => window.location.pathname + window.location.hash;
+    credit.setAttribute('href', full());
+    view.map.on('moveend', () => credit.setAttribute('href', full()));
+    credit.hidden = false;
+  }
+
+  function onMove() {
+    url.replace(state());
+  }
+
+  // Open a model from the page (search, pick, a link in the panel): a new history entry.
+  function select(vertex, id, { focus = true } = {}) {
     known.set(id, vertex);
-    how = via;
-    router.go(id);
-  };
-  const panel = createPanel(document.getElementById('panel'), {
-    relations,
-    onOpen: (vertex, id) => select(vertex, id, 'link'),
-    onClose: () => close(true),
-  });
-  const view = createMap(document.getElementById('map'), atlas, { onPick: pick });
-  createSearchBox(document.getElementById('search'), createSearch(fetcher, urls), {
-    onChoose: (result) => select(result.vertex, result.id, 'search'),
-  });
-  createLegend(document.getElementById('legend'), layer);
-  createFooter(document.getElementById('footer'), atlas);
+    if (id === shown) {
+      open(id, { focus, animate: true });
+      return;
+    }
+    shown = id;
+    url.push(state());
+    open(id, { focus, animate: true });
+  }
 
   async function pick(x, y, radius) {
     const hit = await picker.nearest(x, y, radius);
     if (!hit) return;
     const model = await details.get(hit.vertex);
-    if (model) select(hit.vertex, model.id, 'pick');
+    if (model) select(hit.vertex, model.id, { focus: false });
   }
 
   function panelOffset() {
+    if (EMBED) return [0, 0];
     if (MOBILE.matches) return [0, Math.round(window.innerHeight * 0.22)];
-    return [Math.round(document.getElementById('panel').offsetWidth / 2), 0];
+    return [Math.round($('panel').offsetWidth / 2), 0];
   }
 
-  async function show(id) {
+  function fitPadding() {
+    if (EMBED) return [30, 30, 30, 30];
+    if (MOBILE.matches) return [24, 90, 24, Math.round(window.innerHeight * 0.6)];
+    return [40, 40, $('panel').offsetWidth + 40, 60];
+  }
+
+  async function open(id, { focus, animate }) {
     const mine = ++seq;
-    const via = how;
-    how = 'link';
+    shown = id;
+    overlay.clear();
     let vertex = known.get(id);
     if (vertex === undefined) vertex = await details.resolve(id);
     if (mine !== seq) return;
     if (vertex === undefined) {
       view.unmark();
-      panel.message('This model is not in the atlas.', id);
+      panel?.message('This model is not in the atlas.', id);
       return;
     }
     const model = await details.get(vertex);
     if (mine !== seq || !model) return;
-    panel.show(model);
-    document.title = `${model.id} · ${atlas.title || 'Model Atlas'}`;
+    panel?.show(model);
+    panel?.setOverlay(overlayWanted);
+    document.title = `${model.id} · ${title}`;
     view.mark(model.x, model.y);
-    if (via !== 'pick') view.focus(model.x, model.y, { animate: via !== 'load', offset: panelOffset() });
-    lineage(model).then((chain) => mine === seq && panel.showLineage(model.vertex, chain));
+    if (focus) view.focus(model.x, model.y, { animate, offset: panelOffset() });
+    const [up, down] = await Promise.all([ancestry(details, model), descendants(details, model)]);
+    if (mine !== seq) return;
+    panel?.showAncestry(model.vertex, up);
+    lineage = { model, up, down };
+    if (overlayWanted) overlay.draw(model, up.tree, down);
   }
 
-  // First-parent chain up to the root, fetched hop by hop (multi-hop lineage on demand).
-  async function lineage(model) {
-    const chain = [model];
-    const seen = new Set([model.vertex]);
-    let current = model;
-    while (current.parents.length && chain.length <= LINEAGE_HOPS) {
-      const next = await details.get(current.parents[0][0]);
-      if (!next || seen.has(next.vertex)) break;
-      seen.add(next.vertex);
-      chain.unshift(next);
-      current = next;
-    }
-    return chain;
+  let lineage = null;
+  function setOverlay(on) {
+    overlayWanted = on;
+    panel?.setOverlay(on);
+    if (on && lineage && lineage.model.id === shown) overlay.draw(lineage.model, lineage.up.tree, lineage.down);
+    else if (!on) overlay.clear();
   }
 
   function close(updateUrl) {
     seq += 1;
-    panel.hide();
+    shown = null;
+    lineage = null;
+    panel?.hide();
+    overlay.clear();
     view.unmark();
-    document.title = atlas.title || 'Model Atlas';
-    if (updateUrl) router.clear();
+    document.title = title;
+    if (updateUrl) url.push(state());
+  }
+
+  // Back/forward or an edited hash: reopen that entry's model, layers and view.
+  function restore(next) {
+    if (next.l && next.l !== base) base = view.setBase(next.l);
+    overlays = view.setOverlays(next.o);
+    switcher?.set(base, overlays);
+    if (next.view && !view.sameView(next.view, view.view())) view.setView(next.view);
+    if (next.m === null) {
+      if (shown !== null) close(false);
+    } else if (next.m !== shown || !lineage) {
+      open(next.m, { focus: !next.view, animate: false });
+    }
   }
 
   document.addEventListener('keydown', (event) => {
     const typing = event.target instanceof HTMLInputElement;
-    if (event.key === 'Escape' && panel.isOpen()) close(true);
-    else if (event.key === '/' && !typing) {
+    if (event.defaultPrevented || document.querySelector('dialog[open]')) return;
+    if (event.key === 'Escape') {
+      if (share?.hide()) return;
+      if (panel?.isOpen()) close(true);
+      else if (overlay.isShown()) setOverlay(false);
+    } else if (event.key === '/' && !typing && !EMBED) {
       event.preventDefault();
-      document.getElementById('search-input').focus();
+      $('search-input').focus();
     }
   });
 
-  const initial = router.current();
-  if (initial !== null) {
-    how = 'load';
-    show(initial);
-  }
+  if (initial.m !== null) open(initial.m, { focus: !initial.view, animate: false });
 }
 
 start().catch((error) => {
   console.warn('atlas failed to load:', error);
-  const box = document.getElementById('fatal');
+  const box = $('fatal');
   box.replaceChildren(h('strong', { text: 'The atlas could not be loaded.' }), h('span', { text: String(error.message || error) }));
   box.hidden = false;
 });

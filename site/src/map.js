@@ -1,16 +1,18 @@
-// The Leaflet map: CRS.Simple world pixels at zoom 0, raster tiles that exist, a marker for the open model.
+// The Leaflet map: CRS.Simple world pixels at zoom 0, raster tile layers (one base, any overlays) that only
+// ask for tiles that exist, a marker for the open model, and the view as {z, x, y} in world coordinates.
 
 import * as L from 'leaflet/dist/leaflet-src.esm.js';
 import { TRANSPARENT_PNG } from './config.js';
+import { safeColor } from './dom.js';
+import { OVERZOOM, splitLayers } from './layerspec.js';
 import { createBitmap } from './normalise.js';
 
-const OVERZOOM = 2;
 const PICK_PIXELS = 8;
 
-const toLatLng = (x, y) => L.latLng(-y, x);
+export const toLatLng = (x, y) => L.latLng(-y, x);
 
 // Only asks the server for tiles the generator wrote; the rest are a transparent pixel, never a 404.
-function tileLayer(layer, worldSize) {
+function tileLayer(layer, worldSize, zIndex) {
   const exists = Object.fromEntries(Object.entries(layer.exists || {}).map(([z, b]) => [z, createBitmap(b)]));
   const Layer = L.TileLayer.extend({
     getTileUrl(coords) {
@@ -19,28 +21,32 @@ function tileLayer(layer, worldSize) {
       return L.TileLayer.prototype.getTileUrl.call(this, coords);
     },
   });
+  const minNative = layer.min_zoom || 0;
   return new Layer(layer.url, {
     tileSize: layer.tile_size || 256,
-    minZoom: -2,
-    minNativeZoom: layer.min_zoom || 0,
+    minZoom: minNative > 0 ? minNative : -2,
+    minNativeZoom: minNative,
     maxNativeZoom: layer.max_zoom,
     maxZoom: layer.max_zoom + OVERZOOM,
     bounds: L.latLngBounds(toLatLng(0, worldSize), toLatLng(worldSize, 0)),
     errorTileUrl: TRANSPARENT_PNG,
     noWrap: true,
     keepBuffer: 4,
+    zIndex,
   });
 }
 
-export function createMap(element, atlas, { onPick }) {
-  const layer = atlas.layers[0];
+export function createMap(element, atlas, { onPick, onMove = () => {}, interactive = true }) {
+  const { bases, overlays } = splitLayers(atlas.layers);
+  const all = [...bases, ...overlays];
   const size = atlas.world.size || 256;
   const [xmin, ymin, xmax, ymax] = atlas.world.bounds || [0, 0, size, size];
   const bounds = L.latLngBounds(toLatLng(xmin, ymax), toLatLng(xmax, ymin));
+  const deepest = Math.max(...all.map((l) => l.max_zoom || 0));
   const map = L.map(element, {
     crs: L.CRS.Simple,
     minZoom: -2,
-    maxZoom: layer.max_zoom + OVERZOOM,
+    maxZoom: deepest + OVERZOOM,
     zoomSnap: 0.25,
     zoomDelta: 0.5,
     wheelPxPerZoomLevel: 90,
@@ -49,16 +55,41 @@ export function createMap(element, atlas, { onPick }) {
     zoomControl: false,
     keyboardPanDelta: 120,
   });
-  L.control.zoom({ position: 'bottomright' }).addTo(map);
+  if (interactive) L.control.zoom({ position: 'bottomright' }).addTo(map);
   map.fitBounds(bounds, { padding: [16, 16] });
   map.setMinZoom(Math.min(0, Math.floor(map.getZoom())));
-  tileLayer(layer, size).addTo(map);
+
+  const tiles = new Map(all.map((layer, i) => [layer.id, tileLayer(layer, size, i < bases.length ? 1 : 2 + i)]));
+  let base = null;
+  const shownOverlays = new Set();
+
+  function setBase(id) {
+    const layer = bases.find((l) => l.id === id) || bases[0];
+    if (!layer || layer.id === base) return base;
+    if (base) tiles.get(base).remove();
+    base = layer.id;
+    tiles.get(base).addTo(map);
+    element.style.background = safeColor(layer.background, '#0b0e14');
+    return base;
+  }
+
+  function setOverlays(ids) {
+    const wanted = new Set(ids.filter((id) => overlays.some((l) => l.id === id)));
+    for (const id of shownOverlays) if (!wanted.has(id)) tiles.get(id).remove();
+    for (const id of wanted) if (!shownOverlays.has(id)) tiles.get(id).addTo(map);
+    shownOverlays.clear();
+    for (const id of wanted) shownOverlays.add(id);
+    return [...shownOverlays];
+  }
 
   let marker = null;
-  map.on('click', (event) => {
-    const radius = PICK_PIXELS / 2 ** map.getZoom();
-    onPick(event.latlng.lng, -event.latlng.lat, radius);
-  });
+  if (interactive) {
+    map.on('click', (event) => {
+      const radius = PICK_PIXELS / 2 ** map.getZoom();
+      onPick(event.latlng.lng, -event.latlng.lat, radius);
+    });
+  }
+  map.on('moveend', () => onMove(view()));
 
   function mark(x, y) {
     if (!marker) {
@@ -81,12 +112,34 @@ export function createMap(element, atlas, { onPick }) {
   }
 
   // Bring (x, y) into view, never zooming out; `offset` (screen px) keeps it clear of the details panel.
-  function focus(x, y, { animate = true, zoom = layer.max_zoom - 1, offset = [0, 0] } = {}) {
+  function focus(x, y, { animate = true, zoom = deepest - 1, offset = [0, 0] } = {}) {
     const target = Math.max(map.getZoom(), zoom);
     const center = map.unproject(map.project(toLatLng(x, y), target).add(L.point(offset)), target);
     if (animate) map.flyTo(center, target, { duration: 0.8 });
     else map.setView(center, target, { animate: false });
   }
 
-  return { map, mark, unmark, focus };
+  // Fit world-coordinate bounds [[x0, y0], [x1, y1]] with screen padding [left, top, right, bottom].
+  function fit([[x0, y0], [x1, y1]], [left, top, right, bottom] = [40, 40, 40, 40]) {
+    map.flyToBounds(L.latLngBounds(toLatLng(x0, y1), toLatLng(x1, y0)), {
+      paddingTopLeft: [left, top],
+      paddingBottomRight: [right, bottom],
+      maxZoom: deepest,
+      duration: 0.8,
+    });
+  }
+
+  function view() {
+    const c = map.getCenter();
+    return { z: map.getZoom(), x: c.lng, y: -c.lat };
+  }
+
+  function setView({ z, x, y }) {
+    const zoom = Math.max(map.getMinZoom(), Math.min(map.getMaxZoom(), z));
+    map.setView(toLatLng(x, y), zoom, { animate: false });
+  }
+
+  const sameView = (a, b) => Math.abs(a.z - b.z) < 0.01 && Math.hypot(a.x - b.x, a.y - b.y) * 2 ** a.z < 1;
+
+  return { map, mark, unmark, focus, fit, view, setView, sameView, setBase, setOverlays, bases, overlays };
 }

@@ -1,9 +1,11 @@
-// The details panel of one model: identity, facts, lineage, parents and children (each opens that model).
+// The details panel of one model: identity, facts, ancestry (with declared licences) and children (each opens
+// that model), and a toggle for the lineage drawn on the map.
 
+import { renderAncestry } from './ancestryview.js';
 import { hubUrl } from './config.js';
 import { formatCount, formatFull, h, safeColor } from './dom.js';
 
-export function createPanel(root, { relations, onOpen, onClose }) {
+export function createPanel(root, { relations, onOpen, onClose, onOverlay }) {
   const relationOf = (key) => relations.get(key) || { label: key || 'unknown', color: '#8b93a7' };
 
   function chip(key, extra = '') {
@@ -19,13 +21,17 @@ export function createPanel(root, { relations, onOpen, onClose }) {
     return [h('span', { class: 'owner', text: id.slice(0, slash + 1) }), h('span', { class: 'name', text: id.slice(slash + 1) })];
   }
 
-  // A clickable model: `dotRelation` colours the dot (the model's own relation), `meta` is the right-hand note.
-  function modelButton(vertex, id, { dotRelation, meta, current = false } = {}) {
+  // A clickable model: `dotRelation` colours the dot (the model's own relation), `meta` is the right-hand note;
+  // `aside` (nodes) follow the button in its row, outside its accessible name.
+  function modelButton(vertex, id, { dotRelation, meta, label, aside = null, current = false } = {}) {
     const dot = h('span', { class: 'dot', 'aria-hidden': 'true' });
     if (dotRelation) dot.style.background = safeColor(relationOf(dotRelation).color);
-    const parts = [dotRelation ? dot : null, h('span', { class: 'link-id' }, idParts(id)), meta ? h('span', { class: 'link-meta', text: meta }) : null];
-    if (current) return h('li', {}, [h('span', { class: 'model-link current', 'aria-current': 'true' }, parts)]);
-    return h('li', {}, [h('button', { type: 'button', class: 'model-link', title: id, 'aria-label': meta ? `${id}, ${meta}` : id, onclick: () => onOpen(vertex, id) }, parts)]);
+    const parts = [dotRelation !== undefined ? dot : null, h('span', { class: 'link-id' }, idParts(id)), meta ? h('span', { class: 'link-meta', text: meta }) : null];
+    const aria = label || (meta ? `${id}, ${meta}` : id);
+    const link = current
+      ? h('span', { class: 'model-link current', 'aria-current': 'true' }, parts)
+      : h('button', { type: 'button', class: 'model-link', title: id, 'aria-label': aria, onclick: () => onOpen(vertex, id) }, parts);
+    return h('li', { class: aside ? 'row' : null }, [link, ...(aside || [])]);
   }
 
   function fact(label, value, title) {
@@ -33,11 +39,25 @@ export function createPanel(root, { relations, onOpen, onClose }) {
     return [h('dt', { text: label }), h('dd', { class: known ? '' : 'unknown', title: known ? title : undefined, text: known ? value : '—' })];
   }
 
+  let overlayShown = true;
+  const overlayToggle = h('button', {
+    type: 'button',
+    class: 'pill-button overlay-toggle',
+    'aria-pressed': 'true',
+    title: 'Draw this model\'s ancestors and descendants on the map',
+    onclick: () => onOverlay(!overlayShown),
+  }, 'Lineage on map');
+
+  function setOverlay(shown) {
+    overlayShown = shown;
+    overlayToggle.setAttribute('aria-pressed', String(shown));
+  }
+
   function header(model) {
     const close = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close details', title: 'Close (Esc)', onclick: onClose }, '×');
     const badges = [chip(model.relation)];
     if (model.virtual) badges.push(h('span', { class: 'badge warn', text: 'not in snapshot' }));
-    return h('div', { class: 'panel-head' }, [h('div', { class: 'badges' }, badges), close]);
+    return h('div', { class: 'panel-head' }, [h('div', { class: 'badges' }, badges), overlayToggle, close]);
   }
 
   function title(model) {
@@ -51,21 +71,19 @@ export function createPanel(root, { relations, onOpen, onClose }) {
       ...fact('Likes', model.likes === null ? null : formatFull(model.likes)),
       ...fact('Task', model.task),
       ...fact('Library', model.library),
-      ...fact('Licence', model.licence),
+      ...fact('Licence (declared)', model.licence),
       ...fact('Created', model.created),
       ...fact('Author', model.author),
     ]);
   }
 
-  function parents(model) {
-    if (!model.parents.length) {
-      const note = model.virtual ? 'Referenced as a parent, but absent from the snapshot.' : 'No documented parent: a base model.';
-      return h('section', { class: 'group' }, [h('h3', { text: 'Parents' }), h('p', { class: 'note', text: note })]);
+  // Roots get their note at once; the ancestry of a derived model arrives with showAncestry().
+  function ancestrySlot(model) {
+    if (model.parents.length) {
+      return h('section', { class: 'group lineage', 'aria-busy': 'true' }, [h('h3', { text: 'Ancestry' }), h('p', { class: 'note', text: 'Loading ancestry…' })]);
     }
-    return h('section', { class: 'group' }, [
-      h('h3', {}, ['Parents ', h('span', { class: 'count', text: formatFull(model.parents.length) })]),
-      h('ul', { class: 'links' }, model.parents.map(([v, id, rel]) => modelButton(v, id, { meta: relationOf(rel).label }))),
-    ]);
+    const note = model.virtual ? 'Referenced as a parent, but absent from the snapshot.' : 'No documented parent: a base model.';
+    return h('section', { class: 'group' }, [h('h3', { text: 'Ancestry' }), h('p', { class: 'note', text: note })]);
   }
 
   function children(model) {
@@ -84,23 +102,18 @@ export function createPanel(root, { relations, onOpen, onClose }) {
     ]);
   }
 
-  const lineageSlot = () => h('section', { class: 'group lineage', hidden: true });
-
   function show(model) {
-    root.replaceChildren(header(model), title(model), facts(model), lineageSlot(), parents(model), children(model));
+    root.replaceChildren(header(model), title(model), facts(model), ancestrySlot(model), children(model));
     root.hidden = false;
     root.scrollTop = 0;
     root.dataset.vertex = String(model.vertex);
   }
 
-  // First-parent chain from the root down to the model itself (shown from two generations up).
-  function showLineage(vertex, chain) {
+  function showAncestry(vertex, result) {
     const slot = root.querySelector('.lineage');
-    if (!slot || root.dataset.vertex !== String(vertex) || chain.length < 3) return;
-    const items = chain.map((m, i) => modelButton(m.vertex, m.id, { dotRelation: m.relation, current: i === chain.length - 1 }));
-    const up = chain.length - 1;
-    slot.replaceChildren(h('h3', {}, ['Lineage ', h('span', { class: 'count', text: `${up} generations` })]), h('ol', { class: 'links chain' }, items));
-    slot.hidden = false;
+    if (!slot || root.dataset.vertex !== String(vertex)) return;
+    slot.replaceChildren(...renderAncestry(result, { modelLink: modelButton, relationOf }).filter(Boolean));
+    slot.removeAttribute('aria-busy');
   }
 
   function message(text, id) {
@@ -116,5 +129,5 @@ export function createPanel(root, { relations, onOpen, onClose }) {
     delete root.dataset.vertex;
   }
 
-  return { show, showLineage, message, hide, isOpen: () => !root.hidden };
+  return { show, showAncestry, setOverlay, message, hide, isOpen: () => !root.hidden };
 }

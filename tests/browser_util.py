@@ -1,0 +1,78 @@
+"""Helpers shared by the viewer's browser tests: chromium launch, a local server, and a watch for errors."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atlasgen.serve import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def skip_reason() -> str | None:
+    from atlasgen.site import viewer_dir
+
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    if not (viewer_dir() / "app.js").is_file():
+        return "viewer bundle not built: run `make viewer`"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright (python package) is not installed"
+    return None
+
+
+def need_browser() -> None:
+    reason = skip_reason()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {reason}")  # .ci/run installs all of it
+    if reason:
+        pytest.skip(reason)
+
+
+@contextmanager
+def served(directory: Path) -> Iterator[str]:
+    """The site as `atlasgen serve` serves it."""
+    server = make_server(directory, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class Watch:
+    """Everything the page shouldn't do: JS errors, console errors, dialogs, failed or 4xx/5xx requests."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+        page.on("requestfailed", self._failed)
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+
+    def _failed(self, request: Any) -> None:
+        if request.failure != "net::ERR_ABORTED":  # cancelled by a navigation or a zoom: not a failure
+            self.problems.append(f"failed: {request.url} ({request.failure})")
