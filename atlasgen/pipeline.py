@@ -58,6 +58,7 @@ def build_atlas(
     """
     from atlasgen.graph import build_graph
     from atlasgen.index import write_index
+    from atlasgen.labels import write_labels
     from atlasgen.layout import layout_atlas
     from atlasgen.positions import read_previous, write_positions
     from atlasgen.site import viewer_dir, write_site
@@ -96,6 +97,7 @@ def build_atlas(
         with _stage("index", timings):
             data = write_index(nodes_df, edges, xy, work)
             data["positions"] = write_positions(nodes_df["id"], xy, work)
+            data.update(write_labels(nodes_df, edges, xy, work, max_zoom=max_zoom))
         with _stage("tiles", timings):
             tiles = render_layers(
                 _points(nodes_df, xy),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+import pandas as pd
 import pytest
 from browser_util import ARGS, CHROMIUM, Watch, need_browser, served
 
@@ -351,4 +352,79 @@ def test_axe_finds_no_serious_violations(browser: Any, base_url: str) -> None:
     page.get_by_role("button", name="About & provenance").click()
     page.locator("dialog#about").wait_for()
     assert _axe(page) == []
+    assert watch.problems == []
+
+
+def _label_boxes(page: Any) -> list[dict[str, float]]:
+    return page.evaluate(
+        """[...document.querySelectorAll('.atlas-label:not(.clash) .atlas-label-text')].map(e => {
+             const r = e.getBoundingClientRect();
+             return { text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+           })"""
+    )
+
+
+def test_labels_show_without_overlaps(browser: Any, base_url: str, site: Path, shots: Path) -> None:
+    page, watch = _page(browser)
+    page.goto(base_url + "/")
+    page.wait_for_selector(".atlas-label:not(.clash) .atlas-label-text")
+    page.wait_for_timeout(300)
+    boxes = _label_boxes(page)
+    labels = json.loads((site / "data" / "labels.json").read_text(encoding="utf-8"))
+    texts = [b["text"] for b in boxes]
+    assert labels["labels"][0][1] == "gen-00" and "gen-00" in texts  # the biggest family: the deep chain
+    assert "Llama-3.1-8B-Instruct" in texts  # the most downloaded model
+    ui = page.evaluate(
+        """[...document.querySelectorAll('.chrome:not([hidden]), .leaflet-control')].map(e => {
+             const r = e.getBoundingClientRect();
+             return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+           }).filter(r => r.right > r.left)"""
+    )
+
+    def meet(a: dict[str, float], b: dict[str, float]) -> bool:
+        return (
+            a["left"] < b["right"]
+            and b["left"] < a["right"]
+            and a["top"] < b["bottom"]
+            and b["top"] < a["bottom"]
+        )
+
+    for i, a in enumerate(boxes):
+        assert not any(meet(a, b) for b in boxes[i + 1 :]), a
+        assert not any(meet(a, r) for r in ui), a
+    # labels never take a click: the map underneath gets it
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.atlas-label-text')).pointerEvents") == "none"
+    )
+    page.screenshot(path=str(shots / "viewer-labels.png"))
+    assert (site / "data" / "labels.json").stat().st_size < 30_000
+    assert watch.problems == []
+
+
+def test_hover_shows_nearest_model(browser: Any, base_url: str, site: Path, shots: Path) -> None:
+    positions = pd.read_parquet(site / "positions.parquet")
+    row = positions[positions["id"] == INSTRUCT].iloc[0]
+    page, watch = _page(browser)
+    page.goto(f"{base_url}/#z=5&x={row['x']}&y={row['y']}")
+    page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
+    centre = page.evaluate(
+        """(() => { const r = document.querySelector('#map').getBoundingClientRect();
+             return [r.left + r.width / 2, r.top + r.height / 2]; })()"""
+    )
+    page.mouse.move(centre[0] + 40, centre[1] + 40)
+    page.mouse.move(centre[0] + 2, centre[1] + 1, steps=4)
+    page.wait_for_selector(".hover-tip:not([hidden])")
+    assert page.locator(".hover-tip .hover-id").inner_text() == INSTRUCT
+    assert page.locator(".hover-tip .hover-rel").inner_text() == "Fine-tune"
+    page.screenshot(path=str(shots / "viewer-hover.png"))
+    # moving about the same cell asks for nothing new; leaving the map hides the tip
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.mouse.move(centre[0] + 3, centre[1] - 2, steps=3)
+    page.wait_for_timeout(200)
+    assert [u for u in requests if "/data/" in u] == []
+    page.mouse.move(centre[0] + 300, centre[1] + 200, steps=5)  # empty space far from anything: no errors
+    page.wait_for_timeout(200)
+    page.dispatch_event("#map", "pointerleave")
+    page.wait_for_selector(".hover-tip", state="hidden")
     assert watch.problems == []

@@ -21,6 +21,7 @@ export function createUrls(data) {
     dictionary: () => data.details.dict,
     detailChunk: (chunk) => fill(data.details.template, { chunk }),
     pickCell: (z, x, y) => fill(data.pick.template, { z, x, y }),
+    labels: typeof data.labels === 'string' ? data.labels : null, // map labels, optional
   };
 }
 

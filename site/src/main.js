@@ -7,6 +7,8 @@ import { ATLAS_URL, createUrls } from './config.js';
 import { createDetails } from './details.js';
 import { h } from './dom.js';
 import { createFetcher } from './fetcher.js';
+import { createHover } from './hover.js';
+import { createLabels } from './labels.js';
 import { createLayerSwitcher } from './layers.js';
 import { ancestry, descendants } from './lineage.js';
 import { createMap } from './map.js';
@@ -49,6 +51,8 @@ async function start() {
   let base = view.setBase(initial.l);
   let overlays = view.setOverlays(initial.o);
   if (initial.view) view.setView(initial.view);
+  const labels = createLabels(view.map, urls.labels, fetcher);
+  if (!EMBED) createHover(view.map, picker, details, { relationOf });
 
   const panel = EMBED
     ? null
@@ -142,6 +146,7 @@ async function start() {
     if (mine !== seq || !model) return;
     panel?.show(model);
     panel?.setOverlay(overlayWanted);
+    labels.refresh();
     document.title = `${model.id} · ${title}`;
     view.mark(model.x, model.y);
     if (focus) view.focus(model.x, model.y, { animate, offset: panelOffset() });
@@ -166,6 +171,7 @@ async function start() {
     lineage = null;
     panel?.hide();
     overlay.clear();
+    labels.refresh();
     view.unmark();
     document.title = title;
     if (updateUrl) url.push(state());
