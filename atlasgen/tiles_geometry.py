@@ -47,8 +47,9 @@ def level_span(pts: PixelPoints) -> tuple[float, float]:
     """
     if len(pts.fx) == 0:
         return (1.0, float(POPULAR_WEIGHT))
-    _, inverse = np.unique(pts.fy * (1 << 32) + pts.fx, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=pts.weight)
+    key = pts.fy * (1 << 32) + pts.fx
+    order = np.argsort(key, kind="stable")  # a radix sort: several times faster than np.unique's hashing
+    sums = np.add.reduceat(pts.weight[order], _run_starts(key[order]))
     return (1.0, max(float(np.quantile(sums, SPAN_QUANTILE)), float(POPULAR_WEIGHT)))
 
 
@@ -58,10 +59,17 @@ def _partition(
     """(key, members with that key) for each distinct key, in key order; members keep their order."""
     order = np.lexsort((members, keys))
     keys, members = keys[order], members[order]
-    uniq, starts = np.unique(keys, return_index=True)
+    starts = _run_starts(keys)
     ends = [*starts[1:], len(keys)]
-    for key, a, b in zip(uniq, starts, ends, strict=True):
-        yield int(key), members[a:b]
+    for a, b in zip(starts, ends, strict=True):
+        yield int(keys[a]), members[a:b]
+
+
+def _run_starts(sorted_keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Where each run of equal values starts in a sorted array."""
+    if len(sorted_keys) == 0:
+        return np.empty(0, np.int64)
+    return np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
 
 
 def _rect(block: int, n_blocks: int, block_px: int, size_px: int) -> Rect:
@@ -77,16 +85,20 @@ def point_blocks(
     n_blocks = -(-size_px // block_px)
     if len(pts.fx) == 0:
         return
-    keys, members = [], []
+    corners = []
     # A marker is far smaller than a block, so it reaches at most the blocks of its bounding box's corners.
     for dx in (-reach, reach):
         for dy in (-reach, reach):
             bx, by = (pts.fx + dx) // block_px, (pts.fy + dy) // block_px
             ok = (bx >= 0) & (bx < n_blocks) & (by >= 0) & (by < n_blocks)
-            keys.append(by[ok] * n_blocks + bx[ok])
-            members.append(np.flatnonzero(ok))
-    pair = np.unique(np.concatenate(keys) * len(pts.fx) + np.concatenate(members))  # drop repeated corners
-    block_of, member = np.divmod(pair, len(pts.fx))
+            corners.append(np.where(ok, by * n_blocks + bx, -1))
+    # Each point once per distinct block its corners fall in: sort the 4 corners per point, keep firsts.
+    stacked = np.stack(corners)
+    stacked.sort(axis=0)
+    keep = stacked >= 0
+    keep[1:] &= stacked[1:] != stacked[:-1]
+    block_of = stacked[keep]
+    member = np.broadcast_to(np.arange(len(pts.fx)), stacked.shape)[keep]
     for block, idx in _partition(block_of, member):
         yield (
             _rect(block, n_blocks, block_px, size_px),
@@ -109,8 +121,8 @@ def touched_tiles(pts: PixelPoints, reach: int, tile_px: int) -> npt.NDArray[np.
     stacked.sort(axis=0)
     first = np.ones_like(stacked, dtype=bool)
     first[1:] = stacked[1:] != stacked[:-1]
-    _, counts = np.unique(stacked[first], return_counts=True)
-    return counts
+    tiles = np.sort(stacked[first], kind="stable")
+    return np.diff(np.r_[_run_starts(tiles), len(tiles)])
 
 
 # --- edges -------------------------------------------------------------------------------------------------
