@@ -6,7 +6,9 @@ import * as L from 'leaflet/dist/leaflet-src.esm.js';
 import { h } from './dom.js';
 import { toLatLng } from './map.js';
 
-const UI = '.chrome:not([hidden]), #overlay-note:not([hidden]), .leaflet-control, #share-popup:not([hidden])';
+const UI =
+  '.chrome:not([hidden]), #overlay-note:not([hidden]), .leaflet-control, #share-popup:not([hidden]), ' +
+  '#search-results:not([hidden])';
 const PAD = 3; // px between a label and anything else
 
 function overlaps(a, b) {

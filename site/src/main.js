@@ -71,6 +71,9 @@ async function start() {
   let share = null;
   if (!EMBED) {
     createSearchBox($('search'), createSearch(fetcher, urls), { onChoose: (result) => select(result.vertex, result.id) });
+    // The search results drop down over the map: labels under them step aside while they are open.
+    const results = document.getElementById('search-results');
+    new MutationObserver(labels.refresh).observe(results, { attributeFilter: ['hidden'] });
     switcher = createLayerSwitcher($('legend'), view, {
       collapsed: MOBILE.matches,
       onBase: (id) => {
