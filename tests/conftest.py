@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +40,36 @@ def sample_atlas(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "atlas"
     build_atlas(None, out, seed=0, backend="cpu", progress=False)
     return out
+
+
+# Browser tests (test_browser.py, test_viewer.py): each module defines `site`, the atlas it serves.
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    from browser_util import served
+
+    with served(site) as url:
+        yield url
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where browser tests save screenshots: $ATLAS_SCREENSHOTS, to look at them, or the test's tmp_path."""
+    folder = Path(os.environ.get("ATLAS_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through Playwright, once per module."""
+    from browser_util import ARGS, CHROMIUM, need_browser
+
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        chromium.close()

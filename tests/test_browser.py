@@ -8,14 +8,12 @@ among several cells. Screenshots go to ``$ATLAS_SCREENSHOTS`` (or the test's tmp
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from browser_util import ARGS, CHROMIUM, Watch, need_browser, served
+from browser_util import Watch, need_browser, served
 
 TINY = Path(__file__).parent / "data" / "tiny" / "edges.csv"
 HOSTILE = 'evil/"><img src=x onerror=alert(1)>'
@@ -36,30 +34,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setattr(index, "SIZES", small)
         build_atlas(TINY, out, seed=0, backend="cpu", progress=False)
     return out
-
-
-@pytest.fixture(scope="module")
-def base_url(site: Path) -> Iterator[str]:
-    with served(site) as url:
-        yield url
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("ATLAS_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def _page(browser: Any, width: int = 1280, height: int = 800) -> tuple[Any, Watch]:

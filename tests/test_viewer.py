@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 import pandas as pd
 import pytest
-from browser_util import ARGS, CHROMIUM, Watch, need_browser, served
+from browser_util import Watch, need_browser
 
 DATA = Path(__file__).parent / "data" / "viewer"
 AXE = Path(__file__).resolve().parents[1] / "site" / "node_modules" / "axe-core" / "axe.min.js"
@@ -36,30 +35,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("viewer") / "atlas"
     build_atlas(DATA / "edges.csv", out, nodes=DATA / "nodes.csv", seed=0, backend="cpu", progress=False)
     return out
-
-
-@pytest.fixture(scope="module")
-def base_url(site: Path) -> Iterator[str]:
-    with served(site) as url:
-        yield url
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("ATLAS_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def _page(browser: Any, width: int = 1280, height: int = 800, **options: Any) -> tuple[Any, Watch]:
