@@ -11,25 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from atlasgen.errors import InputError
-from atlasgen.hubschema import BASE_MODELS
+from atlasgen.hubschema import SCHEMA
 from atlasgen.snapshot import SAMPLE, read_snapshot
 
 
 def write_hub_stats(path: Path, rows: list[dict]) -> Path:
-    schema = pa.schema(
-        [
-            ("id", pa.string()),
-            ("author", pa.string()),
-            ("createdAt", pa.timestamp("us")),
-            ("downloads", pa.int64()),
-            ("likes", pa.int64()),
-            ("tags", pa.list_(pa.string())),
-            ("cardData", pa.string()),
-            ("baseModels", BASE_MODELS),
-            ("pipeline_tag", pa.string()),
-            ("library_name", pa.string()),
-        ]
-    )
+    schema = SCHEMA.append(pa.field("cardData", pa.string()))  # the Hub's card, a JSON string
     full = [{name: row.get(name) for name in schema.names} for row in rows]
     pq.write_table(pa.Table.from_pylist(full, schema=schema), path)
     return path
