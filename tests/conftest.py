@@ -16,8 +16,6 @@ os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="atlasgen-test-hf-")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_HUB_OFFLINE", None)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--gpu", action="store_true", help="run tests marked gpu (needs CUDA + atlasgen[gpu])")
