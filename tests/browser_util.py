@@ -76,3 +76,18 @@ class Watch:
     def _failed(self, request: Any) -> None:
         if request.failure != "net::ERR_ABORTED":  # cancelled by a navigation or a zoom: not a failure
             self.problems.append(f"failed: {request.url} ({request.failure})")
+
+
+def new_page(browser: Any, width: int = 1280, height: int = 800, **options: Any) -> tuple[Any, Watch]:
+    """A page in a fresh context (options: Playwright context options), with a Watch on it."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page, Watch(page)
+
+
+def wait_panel(page: Any, model_id: str) -> None:
+    """Wait until the details panel shows `model_id`."""
+    page.wait_for_function(
+        "id => document.querySelector('#panel h2.model-id')?.textContent === id", arg=model_id
+    )

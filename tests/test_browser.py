@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from browser_util import Watch, need_browser, served
+from browser_util import need_browser, new_page, served, wait_panel
 
 TINY = Path(__file__).parent / "data" / "tiny" / "edges.csv"
 HOSTILE = 'evil/"><img src=x onerror=alert(1)>'
@@ -36,12 +36,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _page(browser: Any, width: int = 1280, height: int = 800) -> tuple[Any, Watch]:
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.set_default_timeout(10_000)
-    return page, Watch(page)
-
-
 def _panel_id(page: Any) -> str:
     return page.locator("#panel h2.model-id").inner_text()
 
@@ -55,14 +49,8 @@ def _search(page: Any, text: str) -> None:
     )
 
 
-def _wait_panel(page: Any, model_id: str) -> None:
-    page.wait_for_function(
-        "id => document.querySelector('#panel h2.model-id')?.textContent === id", arg=model_id
-    )
-
-
 def test_search_panel_deep_link_history(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.goto(base_url + "/")
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
     assert "35 models" in page.locator("#footer").inner_text()
@@ -75,7 +63,7 @@ def test_search_panel_deep_link_history(browser: Any, base_url: str, shots: Path
     first = page.locator("#search-results .result[role=option]").first
     assert first.locator(".result-id").inner_text() == "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF"
     page.locator("#search-input").press("Enter")
-    _wait_panel(page, "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF")
+    wait_panel(page, "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF")
     # the hash leads with the model; the view (z, x, y, layer) follows it
     assert page.evaluate("location.hash").split("&")[0] == "#m=" + quote(
         "NousResearch/Hermes-2-Pro-Llama-3-8B-GGUF", safe=""
@@ -89,11 +77,11 @@ def test_search_panel_deep_link_history(browser: Any, base_url: str, shots: Path
     page.locator("#search-input").press("ArrowDown")
     assert options.nth(1).get_attribute("aria-selected") == "true"
     page.locator("#search-input").press("Enter")
-    _wait_panel(page, second)
+    wait_panel(page, second)
 
     # deep link on load, then a child link, then back
     page.goto(base_url + "/index.html#m=" + quote(INSTRUCT, safe=""))
-    _wait_panel(page, INSTRUCT)
+    wait_panel(page, INSTRUCT)
     panel = page.locator("#panel")
     assert (
         panel.locator("a").first.get_attribute("href")
@@ -101,21 +89,21 @@ def test_search_panel_deep_link_history(browser: Any, base_url: str, shots: Path
     )
     assert "Fine-tune" in panel.inner_text()
     panel.get_by_role("button", name="bartowski/Meta-Llama-3-8B-Instruct-GGUF").click()
-    _wait_panel(page, "bartowski/Meta-Llama-3-8B-Instruct-GGUF")
+    wait_panel(page, "bartowski/Meta-Llama-3-8B-Instruct-GGUF")
     page.wait_for_selector("#panel .lineage:not([hidden])")
     page.screenshot(path=str(shots / "panel.png"))
     page.go_back()
-    _wait_panel(page, INSTRUCT)
+    wait_panel(page, INSTRUCT)
     parent = page.locator("#panel").get_by_role("button", name="meta-llama/Meta-Llama-3-8B, Fine-tune")
     parent.click()
-    _wait_panel(page, "meta-llama/Meta-Llama-3-8B")
+    wait_panel(page, "meta-llama/Meta-Llama-3-8B")
 
     # Escape closes the panel and takes the model out of the hash (the view stays in it)
     page.keyboard.press("Escape")
     page.wait_for_selector("#panel", state="hidden")
     assert "m=" not in page.evaluate("location.hash")
     page.go_back()  # closing was a history entry too
-    _wait_panel(page, "meta-llama/Meta-Llama-3-8B")
+    wait_panel(page, "meta-llama/Meta-Llama-3-8B")
     assert watch.problems == []
 
 
@@ -125,37 +113,37 @@ def test_first_view_is_small(site: Path) -> None:
 
 
 def test_click_on_map_picks_nearest_model(browser: Any, base_url: str) -> None:
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.goto(base_url + "/#m=" + quote("Qwen/Qwen2-7B-Instruct", safe=""))
-    _wait_panel(page, "Qwen/Qwen2-7B-Instruct")
+    wait_panel(page, "Qwen/Qwen2-7B-Instruct")
     page.wait_for_timeout(300)
     box = page.locator("path.atlas-marker").bounding_box()
     page.keyboard.press("Escape")
     page.wait_for_selector("#panel", state="hidden")
     page.mouse.click(box["x"] + box["width"] / 2 + 2, box["y"] + box["height"] / 2 - 2)
-    _wait_panel(page, "Qwen/Qwen2-7B-Instruct")
+    wait_panel(page, "Qwen/Qwen2-7B-Instruct")
     assert page.locator("path.atlas-marker").count() == 1
     assert watch.problems == []
 
 
 def test_hostile_id_is_text(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.goto(base_url + "/")
     _search(page, "evil")
     texts = page.locator("#search-results .result-id").all_inner_texts()
     assert HOSTILE in texts
     page.locator("#search-results .result", has_text="onerror").first.click()
-    _wait_panel(page, HOSTILE)
+    wait_panel(page, HOSTILE)
     assert page.locator("#panel img, #search img").count() == 0
     href = page.locator("#panel h2 a").get_attribute("href")
     # encodeURIComponent of each path part (it leaves !'()*~ alone)
     assert href == "https://huggingface.co/evil/" + quote('"><img src=x onerror=alert(1)>', safe="!'()*~")
     page.get_by_role("button", name="evil/child-of-'quotes'-model").click()
-    _wait_panel(page, "evil/child-of-'quotes'-model")
+    wait_panel(page, "evil/child-of-'quotes'-model")
 
     unicode_id = "ünïcode/モデル-ja-\u202ertl\u202c-test"
     page.goto(base_url + "/index.html#m=" + quote(unicode_id, safe=""))
-    _wait_panel(page, unicode_id)
+    wait_panel(page, unicode_id)
     page.goto(base_url + "/index.html#m=" + quote("no/such-model", safe=""))
     page.wait_for_selector("#panel .note")
     assert "not in the atlas" in page.locator("#panel").inner_text()
@@ -164,9 +152,9 @@ def test_hostile_id_is_text(browser: Any, base_url: str, shots: Path) -> None:
 
 
 def test_phone_layout(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser, 375, 740)
+    page, watch = new_page(browser, 375, 740)
     page.goto(base_url + "/#m=" + quote(INSTRUCT, safe=""))
-    _wait_panel(page, INSTRUCT)
+    wait_panel(page, INSTRUCT)
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
     panel = page.locator("#panel").bounding_box()
     assert panel["width"] == 375
@@ -179,7 +167,7 @@ def test_phone_layout(browser: Any, base_url: str, shots: Path) -> None:
 def test_real_sample_search_and_deep_link(browser: Any, sample_atlas: Path) -> None:
     """On the embedded sample: the map loads, a word-part query finds a real model, its panel and link work."""
     with served(sample_atlas) as url:
-        page, watch = _page(browser)
+        page, watch = new_page(browser)
         page.goto(url + "/")
         page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
         assert "29,075 models" in page.locator("#footer").inner_text()
@@ -187,8 +175,8 @@ def test_real_sample_search_and_deep_link(browser: Any, sample_atlas: Path) -> N
         ids = page.locator("#search-results .result-id").all_inner_texts()
         assert ids and all("gguf" in i.lower() and "llama" in i.lower() for i in ids[:5])
         page.locator("#search-input").press("Enter")
-        _wait_panel(page, ids[0])
+        wait_panel(page, ids[0])
         page.reload()
-        _wait_panel(page, ids[0])
+        wait_panel(page, ids[0])
         assert "Quantization" in page.locator("#panel").inner_text()
         assert watch.problems == []

@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote
 
 import pandas as pd
 import pytest
-from browser_util import Watch, need_browser
+from browser_util import need_browser, new_page, wait_panel
 
 DATA = Path(__file__).parent / "data" / "viewer"
 AXE = Path(__file__).resolve().parents[1] / "site" / "node_modules" / "axe-core" / "axe.min.js"
@@ -37,29 +37,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _page(browser: Any, width: int = 1280, height: int = 800, **options: Any) -> tuple[Any, Watch]:
-    context = browser.new_context(viewport={"width": width, "height": height}, **options)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page, Watch(page)
-
-
 def _hash(page: Any) -> dict[str, str]:
     """The URL hash's parameters, decoded."""
     text = page.evaluate("location.hash").lstrip("#")
     return {k: unquote(v) for k, _, v in (p.partition("=") for p in text.split("&") if p)}
 
 
-def _wait_panel(page: Any, model_id: str) -> None:
-    page.wait_for_function(
-        "id => document.querySelector('#panel h2.model-id')?.textContent === id", arg=model_id
-    )
-
-
 def _open(page: Any, base_url: str, model_id: str, extra: str = "") -> None:
     page.goto(f"{base_url}/{extra}#m={quote(model_id, safe='')}")
     if "embed=1" not in extra:
-        _wait_panel(page, model_id)
+        wait_panel(page, model_id)
 
 
 def _ancestry(page: Any) -> Any:
@@ -68,7 +55,7 @@ def _ancestry(page: Any) -> Any:
 
 
 def test_ancestry_shows_path_licences_and_changes(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     _open(page, base_url, CHAT_GGUF)
     section = _ancestry(page)
     text = section.inner_text().lower()
@@ -88,7 +75,7 @@ def test_ancestry_shows_path_licences_and_changes(browser: Any, base_url: str, s
 
     # an ancestor row opens that model
     section.get_by_role("button", name=f"{INSTRUCT}, Fine-tune").click()
-    _wait_panel(page, INSTRUCT)
+    wait_panel(page, INSTRUCT)
 
     # a merge: each parent line up to its root, with the licence change on the line that has one
     _open(page, base_url, MERGE_GGUF)
@@ -109,7 +96,7 @@ def test_ancestry_shows_path_licences_and_changes(browser: Any, base_url: str, s
 
 
 def test_view_state_round_trips_through_url_and_history(browser: Any, base_url: str) -> None:
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.goto(f"{base_url}/#z=2&x=100&y=120&l=relation")
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
     view = page.evaluate("document.querySelector('#map') && location.hash")
@@ -126,7 +113,7 @@ def test_view_state_round_trips_through_url_and_history(browser: Any, base_url: 
     page.locator("#search-input").fill("chat gguf")
     page.wait_for_selector("#search-results:not([hidden]) .result[role=option]")
     page.locator("#search-input").press("Enter")
-    _wait_panel(page, CHAT_GGUF)
+    wait_panel(page, CHAT_GGUF)
     page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim')")
     page.wait_for_timeout(1000)  # the fly to the model ends
     opened = _hash(page)
@@ -136,7 +123,7 @@ def test_view_state_round_trips_through_url_and_history(browser: Any, base_url: 
     page.wait_for_selector("#panel", state="hidden")
     assert "m" not in _hash(page)
     page.go_back()
-    _wait_panel(page, CHAT_GGUF)
+    wait_panel(page, CHAT_GGUF)
     back = _hash(page)
     assert back == opened
     page.go_back()
@@ -145,7 +132,7 @@ def test_view_state_round_trips_through_url_and_history(browser: Any, base_url: 
 
     # a shared link with a view opens the model at that view, not at the model
     page.goto(f"{base_url}/index.html#m={quote(INSTRUCT, safe='')}&z=1&x=60&y=70")
-    _wait_panel(page, INSTRUCT)
+    wait_panel(page, INSTRUCT)
     centre = page.evaluate(
         "(() => { const p = new URLSearchParams(location.hash.slice(1)); return [p.get('z'), p.get('x')]; })()"
     )
@@ -154,7 +141,7 @@ def test_view_state_round_trips_through_url_and_history(browser: Any, base_url: 
 
 
 def test_share_copies_link_or_shows_it(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser, permissions=["clipboard-read", "clipboard-write"])
+    page, watch = new_page(browser, permissions=["clipboard-read", "clipboard-write"])
     _open(page, base_url, INSTRUCT)
     page.get_by_role("button", name="Share").click()
     page.wait_for_function("() => document.querySelector('#share').dataset.state === 'copied'")
@@ -164,7 +151,7 @@ def test_share_copies_link_or_shows_it(browser: Any, base_url: str, shots: Path)
     assert watch.problems == []
 
     # no clipboard: the link shows selected in a read-only field, and Escape puts it away
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.add_init_script("Object.defineProperty(navigator, 'clipboard', { value: undefined })")
     _open(page, base_url, INSTRUCT)
     page.get_by_role("button", name="Share").click()
@@ -184,7 +171,7 @@ def test_share_copies_link_or_shows_it(browser: Any, base_url: str, shots: Path)
 
 
 def test_embed_hides_chrome(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser, 800, 450)
+    page, watch = new_page(browser, 800, 450)
     _open(page, base_url, CHAT_GGUF, extra="?embed=1")
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
     page.wait_for_selector("path.atlas-marker")
@@ -201,7 +188,7 @@ def test_embed_hides_chrome(browser: Any, base_url: str, shots: Path) -> None:
 def test_layer_switcher(browser: Any, base_url: str, site: Path) -> None:
     layers = json.loads((site / "atlas.json").read_text())["layers"]
     bases = [lay for lay in layers if not (lay.get("overlay") or lay["id"] == "edges")]
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.goto(base_url + "/")
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
     radios = page.locator("#legend input[name=base-layer]")
@@ -231,7 +218,7 @@ def test_layer_switcher(browser: Any, base_url: str, site: Path) -> None:
 
 
 def test_provenance_panel(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.goto(base_url + "/")
     button = page.get_by_role("button", name="About & provenance")
     button.click()
@@ -252,7 +239,7 @@ def test_provenance_panel(browser: Any, base_url: str, shots: Path) -> None:
 
 
 def test_lineage_overlay(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     _open(page, base_url, INSTRUCT)
     page.wait_for_selector("path.lineage-edge.ancestor", state="attached")
     assert page.locator("path.lineage-edge.descendant").count() >= 4  # children and grandchildren
@@ -277,7 +264,7 @@ def test_lineage_overlay(browser: Any, base_url: str, shots: Path) -> None:
 
 
 def test_phone_is_usable(browser: Any, base_url: str, shots: Path) -> None:
-    page, watch = _page(browser, 375, 740, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page, watch = new_page(browser, 375, 740, is_mobile=True, has_touch=True, device_scale_factor=2)
     _open(page, base_url, MERGE_GGUF)
     _ancestry(page)
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
@@ -316,7 +303,7 @@ def test_axe_finds_no_serious_violations(browser: Any, base_url: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{AXE} is missing: run `npm --prefix site ci`")
         pytest.skip("axe-core not installed: run `npm --prefix site ci`")
-    page, watch = _page(browser, bypass_csp=True)  # axe is injected as an inline script
+    page, watch = new_page(browser, bypass_csp=True)  # axe is injected as an inline script
     page.goto(base_url + "/")
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
     assert _axe(page) == []
@@ -340,7 +327,7 @@ def _label_boxes(page: Any) -> list[dict[str, float]]:
 
 
 def test_labels_show_without_overlaps(browser: Any, base_url: str, site: Path, shots: Path) -> None:
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.goto(base_url + "/")
     page.wait_for_selector(".atlas-label:not(.clash) .atlas-label-text")
     page.wait_for_timeout(300)
@@ -379,7 +366,7 @@ def test_labels_show_without_overlaps(browser: Any, base_url: str, site: Path, s
 def test_hover_shows_nearest_model(browser: Any, base_url: str, site: Path, shots: Path) -> None:
     positions = pd.read_parquet(site / "positions.parquet")
     row = positions[positions["id"] == INSTRUCT].iloc[0]
-    page, watch = _page(browser)
+    page, watch = new_page(browser)
     page.goto(f"{base_url}/#z=5&x={row['x']}&y={row['y']}")
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
     centre = page.evaluate(
