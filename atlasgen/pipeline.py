@@ -60,7 +60,7 @@ def build_atlas(
     from atlasgen.index import write_index
     from atlasgen.labels import write_labels
     from atlasgen.layout import layout_atlas
-    from atlasgen.positions import read_previous, write_positions
+    from atlasgen.positions import read_previous, snapshot_manifest, write_lineage, write_positions
     from atlasgen.site import viewer_dir, write_site
     from atlasgen.snapshot import read_snapshot
     from atlasgen.tiles import render_layers
@@ -96,7 +96,8 @@ def build_atlas(
     try:
         with _stage("index", timings):
             data = write_index(nodes_df, edges, xy, work)
-            data["positions"] = write_positions(nodes_df["id"], xy, work)
+            data["positions"] = write_positions(nodes_df, xy, work)
+            data["lineage"] = write_lineage(nodes_df["id"], edges, work)
             data.update(write_labels(nodes_df, edges, xy, work, max_zoom=max_zoom))
         with _stage("tiles", timings):
             tiles = render_layers(
@@ -114,6 +115,8 @@ def build_atlas(
             )
         report = _report(graph.report, snap.source, layout_info, timings, seed)
         report["tiles"] = {"bytes": tiles["bytes"], "dropped": tiles["dropped"], "budget": budget_bytes}
+        data["snapshot"] = "snapshot.json"
+        _write_json(work / "snapshot.json", snapshot_manifest(snap.source, report))
         manifest = _manifest(report, snap.source, tiles["layers"], data, layout_info, seed, xy)
         with _stage("site", timings):
             write_site(work, manifest)
