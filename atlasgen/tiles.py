@@ -1,4 +1,4 @@
-"""Tile layers: Datashader aggregation -> fixed-span shading -> seam-free PNG tile pyramids.
+"""Tile layers: Datashader aggregation -> fixed-span shading -> seam-free WebP tile pyramids.
 
 World coordinates (docs/contracts.md): x right, y down, the map inside [0, 256]². At zoom z one world unit
 is 2^z pixels and tile (z, tx, ty) covers pixels [256·tx, 256·tx + 256) × [256·ty, 256·ty + 256): Leaflet
@@ -24,8 +24,8 @@ Layers: ``relation`` (the paper's encoding), ``task`` and ``licence`` (the same 
   with ``ds.by(category, ds.sum("w"))``, shaded once and scattered back to their tiles. Since shading is
   per pixel with a fixed span, packing changes nothing; tests compare against plain spatial renders.
 * **Blocks are independent jobs** (tiles_render.render_block): a process pool over all cores by default, or
-  a Dask cluster; output does not depend on the worker count. Tiles come back as PNG bytes (palette PNG
-  when ≤ 256 colours) and are written here; fully transparent tiles are never written.
+  a Dask cluster; output does not depend on the worker count. Tiles come back as WebP bytes (lossless, or
+  lossy for dense overview textures: tiles_render.encode_tile) and are written here; fully transparent tiles are never written.
 * **A size budget** (atlasgen/budget.py) picks the deepest zoom and the layers that fit.
 
 Datashader's image has row 0 at the *smallest* y (it flips only in ``to_pil``), which is our y-down world,
@@ -64,7 +64,7 @@ from atlasgen.tiles_layers import (
     prepare_layers,
     render_level_dense,
 )
-from atlasgen.tiles_render import TILE, disc_reach
+from atlasgen.tiles_render import FORMAT, TILE, disc_reach
 
 __all__ = [
     "EDGE_MIN_MEDIAN_PX",
@@ -145,14 +145,14 @@ def _render_level(
         )
         for _spec_done, tiles in runner.run(_jobs(layer, data, zoom, ratio, design_zoom)):
             bar.update()
-            for tx, ty, png in tiles:
+            for tx, ty, blob in tiles:
                 folder = root / str(tx)
                 if folder not in made:
                     folder.mkdir(parents=True, exist_ok=True)
                     made.add(folder)
-                (folder / f"{ty}.png").write_bytes(png)
+                (folder / f"{ty}.{FORMAT}").write_bytes(blob)
                 n_tiles += 1
-                n_bytes += len(png)
+                n_bytes += len(blob)
         bar.close()
     return n_tiles, n_bytes
 
@@ -186,7 +186,7 @@ def render_layers(
     reserved_bytes: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Render tile pyramids ``out_dir/tiles/<layer>/{z}/{x}/{y}.png`` (and ``<layer>@2x`` with ``retina``).
+    """Render tile pyramids ``out_dir/tiles/<layer>/{z}/{x}/{y}.webp`` (and ``<layer>@2x`` with ``retina``).
 
     ``points``: x, y (world coordinates), relation, downloads, pipeline_tag, licence (NaN/None allowed for
     the attributes). ``edges``: x0, y0, x1, y1, relation (parent -> child segments) or None. Zooms
@@ -281,7 +281,7 @@ def _entry(layer: Layer, retina: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": name,
         "title": layer.enc.title,
-        "url": f"tiles/{name}/{{z}}/{{x}}/{{y}}.png",
+        "url": f"tiles/{name}/{{z}}/{{x}}/{{y}}.{FORMAT}",
         "min_zoom": min(layer.levels),
         "max_zoom": max(layer.levels),
         "tile_size": TILE,
@@ -297,7 +297,7 @@ def _entry(layer: Layer, retina: bool) -> dict[str, Any]:
         # Same tile grid, 512-px images: Leaflet draws an image into tileSize (256) CSS px, so on a 2x screen
         # this is a sharp 1:1 image. tiles/bytes above count both sets (the budget pays for both).
         entry["retina"] = {
-            "url": f"tiles/{name}@2x/{{z}}/{{x}}/{{y}}.png",
+            "url": f"tiles/{name}@2x/{{z}}/{{x}}/{{y}}.{FORMAT}",
             "tile_px": 2 * TILE,
             "pixel_ratio": 2,
         }

@@ -126,7 +126,7 @@ def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
         assert sorted(got) == sorted(kept), (i, result["dropped"])
         assert all(layer["max_zoom"] == depth for layer in result["layers"])
         assert result["bytes"] <= budget - reserved
-        on_disk = sum(f.stat().st_size for f in (out / "tiles").rglob("*.png"))
+        on_disk = sum(f.stat().st_size for f in (out / "tiles").rglob("*.webp"))
         assert on_disk == result["bytes"]
         assert result["dropped"] or got == list(PRIORITY)
         # Levels kept are the same bytes as unbudgeted (cutting the pyramid never changes what stays).

@@ -59,9 +59,9 @@ def test_edge_csv_build_writes_a_site_and_accounts_for_every_row(tmp_path: Path)
     assert manifest["layout"]["seed"] == 0 and manifest["layout"]["params"]["barnes_hut_theta"] == 0.5
     layer = manifest["layers"][0]
     assert layer["id"] == "relation" and layer["tiles"] == len(
-        list((out / "tiles" / "relation").rglob("*.png"))
+        list((out / "tiles" / "relation").rglob("*.webp"))
     )
-    assert (out / "tiles/relation/0/0/0.png").is_file()
+    assert (out / "tiles/relation/0/0/0.webp").is_file()
     assert (out / "index.html").is_file() and (out / ".nojekyll").is_file()
     assert not list(tmp_path.glob(".site.*")), "temporary build directories left behind"
 

@@ -1,4 +1,4 @@
-"""Tile layers: file layout, orientation, seams (points and lines), fixed-span shading, colours, palette PNGs,
+"""Tile layers: file layout, orientation, seams (points and lines), fixed-span shading, colours, WebP encoding,
 worker/Dask independence, retina tiles, max-zoom choice, golden tiles per layer.
 
 Golden tiles: ``ATLASGEN_UPDATE_GOLDEN=1 pytest tests/test_tiles.py -k golden`` rewrites tests/data/tiles/
@@ -38,14 +38,14 @@ def frame(rows: list[tuple[float, float, str, float]]) -> pd.DataFrame:
 
 
 def read_tile(out: Path, z: int, x: int, y: int, layer: str = "relation", size: int = 256) -> Pixels:
-    with Image.open(out / "tiles" / layer / str(z) / str(x) / f"{y}.png") as im:
+    with Image.open(out / "tiles" / layer / str(z) / str(x) / f"{y}.webp") as im:
         assert im.mode in ("P", "RGBA") and im.size == (size, size)
         return np.asarray(im.convert("RGBA"))
 
 
 def tile_files(out: Path, layer: str = "relation") -> set[tuple[int, int, int]]:
     root = out / "tiles" / layer
-    return {tuple(int(p) for p in f.relative_to(root).with_suffix("").parts) for f in root.rglob("*.png")}  # type: ignore[misc]
+    return {tuple(int(p) for p in f.relative_to(root).with_suffix("").parts) for f in root.rglob("*.webp")}  # type: ignore[misc]
 
 
 def stitch(out: Path, z: int, layer: str = "relation", size: int = 256) -> Pixels:
@@ -73,11 +73,11 @@ def test_files_exist_exactly_for_nonempty_tiles(tmp_path: Path) -> None:
         size = 256 / 2**z
         expected |= {(z, int(x // size), int(y // size)) for x, y in pts[["x", "y"]].to_numpy()}
     assert tile_files(tmp_path) == expected
-    files = list((tmp_path / "tiles" / "relation").rglob("*.png"))
+    files = list((tmp_path / "tiles" / "relation").rglob("*.webp"))
     assert layer["tiles"] == len(files) == len(expected)
     assert layer["bytes"] == sum(f.stat().st_size for f in files)
     assert layer["max_zoom"] == 2 and layer["min_zoom"] == 0 and layer["tile_size"] == 256
-    assert layer["url"] == "tiles/relation/{z}/{x}/{y}.png" and layer["id"] == "relation"
+    assert layer["url"] == "tiles/relation/{z}/{x}/{y}.webp" and layer["id"] == "relation"
     assert layer["legend"] == relation_legend() and layer["background"] == "#0b0e14"
 
 
@@ -235,7 +235,7 @@ def test_golden_tiles(tmp_path: Path) -> None:
         )
 
 
-# --- the other layers, palette PNGs, workers, Dask, retina ----------------------------------------------------
+# --- the other layers, encoding, workers, Dask, retina ----------------------------------------------------
 
 
 def atlas(n: int = 60, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -339,19 +339,51 @@ def test_edges_start_where_they_are_legible(tmp_path: Path) -> None:
     assert stitch(tmp_path, 2, "edges")[..., 3].max() <= tiles.EDGE_STYLE_ALPHA[1]
 
 
-def test_palette_png_decodes_to_the_rendered_rgba() -> None:
+def decode(data: bytes) -> np.ndarray:
+    with Image.open(__import__("io").BytesIO(data)) as im:
+        assert im.format == "WEBP"
+        return np.asarray(im.convert("RGBA")).reshape(-1, 4).view(np.uint32).ravel()
+
+
+def test_sparse_tiles_decode_to_exactly_the_rendered_rgba() -> None:
     rng = np.random.default_rng(3)
-    for n_colours in (1, 3, 17, 256, 300):  # 300: RGBA fallback
+    for n_colours in (1, 3, 17, 256, 300):
         colours = rng.integers(1, 2**32, n_colours, dtype=np.uint64).astype(np.uint32) | np.uint32(1 << 24)
         offsets = np.unique(rng.integers(0, 256 * 256, 2000))
         values = colours[rng.integers(0, n_colours, len(offsets))]
-        png = tiles_render.encode_png(offsets, values, 256)
-        with Image.open(__import__("io").BytesIO(png)) as im:
-            assert im.mode == ("P" if len(np.unique(values)) < 256 else "RGBA")
-            decoded = np.asarray(im.convert("RGBA")).reshape(-1, 4).view(np.uint32).ravel()
+        data = tiles_render.encode_tile(offsets, values, 256)
         expected = np.zeros(256 * 256, np.uint32)
         expected[offsets] = values
-        np.testing.assert_array_equal(decoded, expected)
+        np.testing.assert_array_equal(decode(data), expected)
+
+
+def test_dense_overview_tiles_are_lossy_smaller_and_look_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overview of a big Hub: 150k models in 300 families on one tile, a texture of many models per pixel."""
+    rng = np.random.default_rng(5)
+    n = 150_000
+    centres = rng.uniform(20, 236, (300, 2))
+    xy = np.clip(centres[rng.integers(0, 300, n)] + rng.normal(0, 6, (n, 2)), 0, 255.9)
+    pts = pd.DataFrame(
+        {
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "relation": np.array(RELATIONS)[rng.integers(0, len(RELATIONS), n)],
+            "downloads": np.floor(10 ** rng.uniform(0, 6, n)),
+        }
+    )
+    tiles.render_relation_tiles(pts, tmp_path / "lossy", max_zoom=0, workers=1, progress=False)
+    monkeypatch.setattr(tiles_render, "DENSE_BYTES", 10**9)
+    tiles.render_relation_tiles(pts, tmp_path / "exact", max_zoom=0, workers=1, progress=False)
+    lossy, exact = (tmp_path / d / "tiles/relation/0/0/0.webp" for d in ("lossy", "exact"))
+    assert b"VP8 " in lossy.read_bytes() and b"VP8L" in exact.read_bytes()  # lossy / lossless bitstreams
+    assert lossy.stat().st_size < tiles_render.LOSSY_GAIN * exact.stat().st_size
+    a, b = (decode(f.read_bytes()).view(np.uint8).reshape(-1, 4).astype(float) for f in (lossy, exact))
+    # Pixels differ, but what the eye sees at this density holds: the same pixels covered, the same mean colour.
+    assert np.mean((a[:, 3] > 0) != (b[:, 3] > 0)) < 0.01
+    covered = b[:, 3] > 0
+    assert np.abs(a[covered].mean(axis=0) - b[covered].mean(axis=0)).max() < 4
 
 
 def test_worker_count_does_not_change_tiles(tmp_path: Path) -> None:
@@ -363,8 +395,8 @@ def test_worker_count_does_not_change_tiles(tmp_path: Path) -> None:
 
 
 def assert_same_files(a: Path, b: Path) -> None:
-    files = sorted(p.relative_to(a) for p in a.rglob("*.png"))
-    assert files and files == sorted(p.relative_to(b) for p in b.rglob("*.png"))
+    files = sorted(p.relative_to(a) for p in a.rglob("*.webp"))
+    assert files and files == sorted(p.relative_to(b) for p in b.rglob("*.webp"))
     for f in files:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
 
@@ -394,7 +426,7 @@ def test_retina_tiles_cover_the_same_world_at_twice_the_pixels(tmp_path: Path) -
         pts, None, tmp_path, max_zoom=2, layers=["relation"], retina=True, workers=1, progress=False
     )
     (layer,) = result["layers"]
-    assert layer["tile_size"] == 256 and layer["retina"]["url"] == "tiles/relation@2x/{z}/{x}/{y}.png"
+    assert layer["tile_size"] == 256 and layer["retina"]["url"] == "tiles/relation@2x/{z}/{x}/{y}.webp"
     assert tile_files(tmp_path, "relation@2x") == tile_files(tmp_path) == {(0, 0, 0), (1, 0, 1), (2, 1, 3)}
     assert layer["tiles"] == 6
     one, two = read_tile(tmp_path, 2, 1, 3), read_tile(tmp_path, 2, 1, 3, "relation@2x", 512)
