@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 DEFAULT_BUDGET = "1GB"
-PRIORITY: tuple[str, ...] = ("relation", "edges", "task", "licence")
+PRIORITY: tuple[str, ...] = ("relation", "new", "edges", "task", "licence")
 PRUNE = 1.5  # skip rendering when the estimate exceeds what is left by this factor
 # Bytes of one tile before the model's calibration: WebP framing (RIFF, VP8L header; a one-pixel tile is 48 B)
 # plus the compressed pixels. On the embedded sample WebP tiles are 0.51-0.64x the PNGs that measured

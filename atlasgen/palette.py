@@ -208,3 +208,8 @@ EDGES = Encoding(
     {r: _COLORS[r] for r in EDGE_RELATIONS},
     {r: _LABELS[r] for r in EDGE_RELATIONS},
 )
+
+
+# New since the previous atlas (``build --previous``): an overlay of only the models that were not in it, in a
+# red no relation colour comes near, so this week's additions stand out over the base layers.
+NEW = Encoding("new", "New since the previous atlas", ("new",), {"new": "#ff3b3b"}, {"new": "new model"})

@@ -65,17 +65,20 @@ def build_atlas(
     from atlasgen.snapshot import read_snapshot
     from atlasgen.tiles import render_layers
 
-    budget_bytes, layers = _check_options(out, budget, layers)
+    budget_bytes, layers = _check_options(out, budget, layers, previous)
     timings: dict[str, float] = {}
     with _stage("snapshot", timings):
         snap = read_snapshot(snapshot, fmt=fmt, nodes=nodes)
     with _stage("graph", timings):
         graph = build_graph(snap)
     nodes_df, edges = graph.nodes, graph.edges
-    seeds = None
+    seeds, since = None, None
     if previous is not None:
         seeds, found = read_previous(previous, nodes_df["id"])
         log.info("previous atlas: %d of %d models keep their position", found, len(nodes_df))
+        since = _previous_info(previous, len(nodes_df) - found)
+        if since["new_models"] and "new" not in layers:
+            layers = (*layers, "new")
     groups, labels = _task_groups(nodes_df)
     with _stage("layout", timings):
         xy, layout_info = layout_atlas(
@@ -101,7 +104,7 @@ def build_atlas(
             data.update(write_labels(nodes_df, edges, xy, work, max_zoom=max_zoom))
         with _stage("tiles", timings):
             tiles = render_layers(
-                _points(nodes_df, xy),
+                _points(nodes_df, xy, seeds),
                 _segments(edges, xy),
                 work,
                 max_zoom=max_zoom,
@@ -118,6 +121,11 @@ def build_atlas(
         data["snapshot"] = "snapshot.json"
         _write_json(work / "snapshot.json", snapshot_manifest(snap.source, report))
         manifest = _manifest(report, snap.source, tiles["layers"], data, layout_info, seed, xy)
+        if since is not None:
+            manifest["previous"] = report["previous"] = since
+            for layer in manifest["layers"]:
+                if layer["id"] == "new" and since.get("date"):
+                    layer["title"] = f"New since {since['date']}"
         with _stage("site", timings):
             write_site(work, manifest)
         report["timings_s"] = timings
@@ -135,12 +143,25 @@ def _task_groups(nodes: Any) -> tuple[Any, list[str]]:
     return codes, [str(label) for label in labels]
 
 
+def _previous_info(previous: Path, new_models: int) -> dict[str, Any]:
+    """What the site says about the atlas this one continues: its snapshot date/label and how many are new."""
+    info: dict[str, Any] = {"new_models": new_models}
+    manifest = (previous if previous.is_dir() else previous.parent) / "snapshot.json"
+    try:
+        snap = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return info  # a bare positions file: new models are still marked, just without a date
+    if isinstance(snap, dict):
+        info |= {k: snap[k] for k in ("date", "label") if isinstance(snap.get(k), str)}
+    return info
+
+
 def _check_options(
-    out: Path, budget: str | int, layers: tuple[str, ...] | None
+    out: Path, budget: str | int, layers: tuple[str, ...] | None, previous: Path | None = None
 ) -> tuple[int, tuple[str, ...]]:
     """Validate every build option before any work; report all problems at once."""
     from atlasgen.budget import parse_size
-    from atlasgen.tiles import LAYERS
+    from atlasgen.tiles import DEFAULT_LAYERS, LAYERS
 
     problems = []
     if out.exists() and not out.is_dir():
@@ -151,7 +172,9 @@ def _check_options(
         budget_bytes = parse_size(budget)
     except ValueError as exc:
         problems.append(f"--budget: {exc}")
-    layers = tuple(layers) if layers else LAYERS
+    layers = tuple(layers) if layers else DEFAULT_LAYERS
+    if "new" in layers and previous is None:
+        problems.append("--layers: the new layer marks models added since --previous; give --previous")
     unknown = [name for name in layers if name not in LAYERS]
     if unknown or "relation" not in layers:
         problems.append(
@@ -163,8 +186,11 @@ def _check_options(
     return budget_bytes, layers
 
 
-def _points(nodes: Any, xy: Any) -> Any:
-    return nodes[["relation", "downloads", "pipeline_tag", "licence"]].assign(x=xy[:, 0], y=xy[:, 1])
+def _points(nodes: Any, xy: Any, seeds: Any = None) -> Any:
+    import numpy as np
+
+    new = np.zeros(len(nodes), bool) if seeds is None else ~np.isfinite(seeds[:, 0])
+    return nodes[["relation", "downloads", "pipeline_tag", "licence"]].assign(x=xy[:, 0], y=xy[:, 1], new=new)
 
 
 def _segments(edges: Any, xy: Any) -> Any:

@@ -49,8 +49,9 @@ from atlasgen import budget as bud
 from atlasgen.errors import BuildError
 from atlasgen.palette import BACKGROUND, MAX_RADIUS, RELATION, RELATIONS, relation_legend
 from atlasgen.tiles_exec import Job, Runner, make_runner
-from atlasgen.tiles_geometry import edge_blocks, edge_pieces, level_span, pixel_points, point_blocks
+from atlasgen.tiles_geometry import edge_blocks, edge_pieces, level_span, point_blocks
 from atlasgen.tiles_layers import (
+    DEFAULT_LAYERS,
     EDGE_MIN_MEDIAN_PX,
     EDGE_SPAN,
     EDGE_STYLE_ALPHA,
@@ -60,6 +61,7 @@ from atlasgen.tiles_layers import (
     Layer,
     edge_min_zoom,
     estimate_level,
+    layer_points,
     level_spec,
     prepare_layers,
     render_level_dense,
@@ -67,6 +69,7 @@ from atlasgen.tiles_layers import (
 from atlasgen.tiles_render import FORMAT, TILE, disc_reach
 
 __all__ = [
+    "DEFAULT_LAYERS",
     "EDGE_MIN_MEDIAN_PX",
     "EDGE_STYLE_ALPHA",
     "LAYERS",
@@ -109,7 +112,7 @@ def _jobs(layer: Layer, data: Inputs, zoom: int, ratio: int, design_zoom: int) -
     scale = float(ratio * 2**zoom)
     size_px = (TILE * ratio) << zoom
     if layer.kind == "points":
-        pts = pixel_points(data.x, data.y, data.size, data.weight, scale)
+        pts = layer_points(layer, data, scale)
         spec = level_spec(layer, zoom, ratio, design_zoom, level_span(pts))
         reach = disc_reach(MAX_RADIUS, ratio)
         for rect, block in point_blocks(pts, layer.code, reach, BLOCK_PX * ratio, size_px):
@@ -178,7 +181,7 @@ def render_layers(
     out_dir: Path,
     *,
     max_zoom: int | None = None,
-    layers: Sequence[str] = LAYERS,
+    layers: Sequence[str] = DEFAULT_LAYERS,
     retina: bool = False,
     workers: int | None = None,
     dask_scheduler: str | None = None,
@@ -291,8 +294,8 @@ def _entry(layer: Layer, retina: bool) -> dict[str, Any]:
         "background": BACKGROUND,
         "levels": {str(z): {"tiles": t, "bytes": b} for z, (t, b) in sorted(layer.levels.items())},
     }
-    if layer.kind == "edges":
-        entry["overlay"] = True  # lines only, on a transparent background: drawn over a points layer
+    if layer.kind == "edges" or layer.subset is not None:
+        entry["overlay"] = True  # lines or some models only, on a transparent background: over a base layer
     if retina:
         # Same tile grid, 512-px images: Leaflet draws an image into tileSize (256) CSS px, so on a 2x screen
         # this is a sharp 1:1 image. tiles/bytes above count both sets (the budget pays for both).

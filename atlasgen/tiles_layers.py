@@ -17,6 +17,7 @@ from atlasgen.palette import (
     EDGES,
     LICENCE,
     MAX_RADIUS,
+    NEW,
     RELATION,
     RELATIONS,
     Encoding,
@@ -26,10 +27,11 @@ from atlasgen.palette import (
     size_class,
     task_encoding,
 )
-from atlasgen.tiles_geometry import edge_pieces, level_span, pixel_points, touched_tiles
+from atlasgen.tiles_geometry import PixelPoints, edge_pieces, level_span, pixel_points, touched_tiles
 from atlasgen.tiles_render import TILE, LevelSpec, Style, disc, disc_reach
 
-LAYERS: tuple[str, ...] = ("relation", "task", "licence", "edges")
+LAYERS: tuple[str, ...] = ("relation", "task", "licence", "edges", "new")
+DEFAULT_LAYERS = LAYERS[:4]  # "new" needs to know which models are new (``build --previous``)
 HOW = "log"  # alpha ~ log of the summed popularity weight, within the level's fixed span
 MIN_ALPHA = 190  # a lone model with unknown downloads must stay visible on the dark background
 EDGE_MIN_MEDIAN_PX = 6.0  # the edges layer starts at the zoom where the median edge is this long
@@ -45,7 +47,8 @@ class Layer:
 
     enc: Encoding
     kind: str  # "points" | "edges"
-    code: npt.NDArray[np.int8]
+    code: npt.NDArray[np.int8]  # per point (of ``subset`` when given) or per edge
+    subset: npt.NDArray[np.int64] | None = None  # the points this layer draws; None = all
     min_zoom: int = 0
     levels: dict[int, tuple[int, int]] = field(default_factory=dict)  # zoom -> (tiles, bytes), all ratios
 
@@ -89,6 +92,7 @@ def prepare_layers(
     need = {"x", "y", "relation", "downloads"}
     need |= {"pipeline_tag"} if "task" in wanted else set()
     need |= {"licence"} if "licence" in wanted else set()
+    need |= {"new"} if "new" in wanted else set()
     missing = need - set(points.columns)
     if missing:
         raise ValueError(f"points lacks columns {sorted(missing)}")
@@ -104,6 +108,9 @@ def prepare_layers(
         out["task"] = Layer(enc, "points", codes)
     if "licence" in wanted:
         out["licence"] = Layer(LICENCE, "points", licence_codes(points["licence"]))
+    if "new" in wanted:
+        new = np.flatnonzero(points["new"].to_numpy(bool))
+        out["new"] = Layer(NEW, "points", np.zeros(len(new), np.int8), subset=new)
     empty = np.empty(0)
     segments: Segments = (empty, empty, empty, empty)
     if "edges" in wanted and edges is not None:
@@ -117,6 +124,14 @@ def prepare_layers(
         out["edges"] = Layer(EDGES, "edges", _relation_codes(edges["relation"], EDGES.categories))
     data = Inputs(x, y, size_class(downloads), popularity_weight(downloads), segments)
     return data, [out[name] for name in bud.PRIORITY if name in out and name in wanted]
+
+
+def layer_points(layer: Layer, data: Inputs, scale: float) -> PixelPoints:
+    """The pixel positions of the points a points layer draws at this scale."""
+    if layer.subset is None:
+        return pixel_points(data.x, data.y, data.size, data.weight, scale)
+    s = layer.subset
+    return pixel_points(data.x[s], data.y[s], data.size[s], data.weight[s], scale)
 
 
 def edge_min_zoom(segments: Segments) -> int:
@@ -138,7 +153,7 @@ def estimate_level(layer: Layer, data: Inputs, zoom: int, ratios: Sequence[int],
     for ratio in ratios:
         scale, tile_px = float(ratio * 2**zoom), TILE * ratio
         if layer.kind == "points":
-            pts = pixel_points(data.x, data.y, data.size, data.weight, scale)
+            pts = layer_points(layer, data, scale)
             per_tile = touched_tiles(pts, disc_reach(MAX_RADIUS, ratio), tile_px)
             area = np.mean([len(disc(r, ratio)[0]) for r in radii(zoom, design_zoom)])
             total += bud.estimate_tiles_bytes(
@@ -171,7 +186,7 @@ def render_level_dense(
     scale, size_px = float(ratio * 2**zoom), (TILE * ratio) << zoom
     rect = (0, 0, size_px, size_px)
     if lay.kind == "points":
-        pts = pixel_points(data.x, data.y, data.size, data.weight, scale)
+        pts = layer_points(lay, data, scale)
         spec = level_spec(lay, zoom, ratio, design_zoom, level_span(pts))
         return render_points_dense(spec, PointsBlock(pts.fx, pts.fy, lay.code, pts.size, pts.weight), rect)
     p = edge_pieces(*data.edges, lay.code, scale, size_px, TILE * ratio)

@@ -25,6 +25,7 @@ def atlas(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
             "downloads": np.floor(10 ** rng.uniform(0, 6.5, n)),
             "pipeline_tag": rng.choice(np.array(["text-generation", "fill-mask", None], dtype=object), n),
             "licence": rng.choice(np.array(["apache-2.0", "mit", "llama3", None], dtype=object), n),
+            "new": np.arange(n) % 7 == 0,
         }
     )
     child = np.flatnonzero(pts["relation"].isin(["finetune", "adapter", "quantized", "merge", "unknown"]))
@@ -93,7 +94,7 @@ def per_level(result: dict[str, Any]) -> dict[str, dict[int, int]]:
 
 def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
     pts, edges = atlas(400, seed=3)
-    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, workers=1, progress=False)
+    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, layers=PRIORITY, workers=1, progress=False)
     levels = per_level(full)
     assert set(levels) == set(PRIORITY) and full["dropped"] == []
     rel = levels["relation"]
@@ -116,6 +117,7 @@ def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
             edges,
             out,
             max_zoom=3,
+            layers=PRIORITY,
             workers=1,
             progress=False,
             budget_bytes=budget,
@@ -137,10 +139,10 @@ def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
 
 def test_budget_reports_why(tmp_path: Path) -> None:
     pts, edges = atlas(400, seed=3)
-    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, workers=1, progress=False)
+    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, layers=PRIORITY, workers=1, progress=False)
     rel = per_level(full)["relation"]
     result = tiles.render_layers(
-        pts, edges, tmp_path / "b", max_zoom=3, workers=1, progress=False, budget_bytes=sum(rel.values()) + 50
+        pts, edges, tmp_path / "b", max_zoom=3, layers=PRIORITY, workers=1, progress=False, budget_bytes=sum(rel.values()) + 50
     )
     assert [layer["id"] for layer in result["layers"]] == ["relation"]
     assert any(

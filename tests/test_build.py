@@ -106,6 +106,46 @@ def test_previous_atlas_keeps_the_map_in_place(tmp_path: Path) -> None:
     assert sorted(positions["id"]) == sorted(pd.read_parquet(kept / "positions.parquet")["id"])
 
 
+def test_models_new_since_the_previous_atlas_get_their_own_overlay(tmp_path: Path) -> None:
+    (tmp_path / "old.csv").write_text("\n".join(EDGES.splitlines()[:4]) + "\n", encoding="utf-8")
+    (tmp_path / "edges.csv").write_text(EDGES, encoding="utf-8")
+    first, _ = build(tmp_path, str(tmp_path / "old.csv"))
+    kept = tmp_path / "last-week"
+    first.rename(kept)
+    old_ids = set(pd.read_parquet(kept / "positions.parquet")["id"])
+    out, report = build(tmp_path, str(tmp_path / "edges.csv"), "--previous", str(kept))
+    new_ids = set(pd.read_parquet(out / "positions.parquet")["id"]) - old_ids
+    assert len(new_ids) == 5 and report["previous"]["new_models"] == 5
+    manifest = json.loads((out / "atlas.json").read_text(encoding="utf-8"))
+    assert manifest["previous"] == {"new_models": 5, "label": "old.csv"}
+    (layer,) = [entry for entry in manifest["layers"] if entry["id"] == "new"]
+    assert layer["overlay"] is True and layer["tiles"] > 0
+    assert layer["legend"] == [{"key": "new", "label": "new model", "color": "#ff3b3b"}]
+    # The overlay draws the new models only: an old model's pixel is set on the relation layer, not on this one.
+    positions = pd.read_parquet(out / "positions.parquet").set_index("id")
+    for model, drawn in (("org/base", False), ("mix/merged", True)):
+        assert (pixel_alpha(out, "new", layer["max_zoom"], *positions.loc[model, ["x", "y"]]) > 0) == drawn
+        assert pixel_alpha(out, "relation", layer["max_zoom"], *positions.loc[model, ["x", "y"]]) > 0
+    snapshot = json.loads((out / "snapshot.json").read_text(encoding="utf-8"))
+    assert snapshot["models"] == report["models"] and len(snapshot["sha256"]) == 64
+
+
+def pixel_alpha(site: Path, layer: str, z: int, x: float, y: float) -> int:
+    from PIL import Image
+
+    px, py = int(x * 2**z), int(y * 2**z)
+    tile = site / "tiles" / layer / str(z) / str(px // 256) / f"{py // 256}.webp"
+    if not tile.is_file():
+        return 0
+    with Image.open(tile) as im:
+        return int(im.convert("RGBA").getpixel((px % 256, py % 256))[3])
+
+
+def test_the_new_layer_needs_a_previous_atlas(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["build", "--out", str(tmp_path / "s"), "--layers", "relation,new"])
+    assert result.exit_code == 1 and "give --previous" in result.output
+
+
 @pytest.mark.slow
 def test_embedded_sample_builds_completely(sample_atlas: Path) -> None:
     report = json.loads((sample_atlas / "report.json").read_text(encoding="utf-8"))

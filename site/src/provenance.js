@@ -11,6 +11,8 @@ export function createProvenance(footer, atlas, { relationOf }) {
   const counts = atlas.counts || {};
   const generator = atlas.generator ? `${atlas.generator.name} ${atlas.generator.version}` : 'atlasgen';
   const source = snapshot.label || snapshot.source || '';
+  const previous = atlas.previous && typeof atlas.previous === 'object' ? atlas.previous : null;
+  const since = previous ? previous.date || previous.label || 'the previous atlas' : null;
 
   const row = (label, value, cls) => [h('dt', { text: label }), h('dd', { class: cls, text: value ?? '—' })];
   const byRelation = Object.entries(counts.edges_by_relation || {})
@@ -41,6 +43,7 @@ export function createProvenance(footer, atlas, { relationOf }) {
       ...row('Derivation edges', formatFull(counts.edges)),
       ...row('Virtual parents', formatFull(counts.virtual)),
       ...row('Without documented lineage', counts.without_lineage === undefined ? null : `${formatFull(counts.without_lineage)} (${share(counts.without_lineage, counts.models)})`),
+      ...(previous ? row(`New since ${since}`, formatFull(previous.new_models)) : []),
     ]),
     h('h3', { text: 'Edges by relation' }),
     byRelation.length ? h('ul', { class: 'prov-list' }, byRelation) : h('p', { class: 'note', text: 'None.' }),
@@ -56,6 +59,7 @@ export function createProvenance(footer, atlas, { relationOf }) {
   const parts = [
     `${formatFull(counts.models)} models`,
     counts.edges === undefined ? null : `${formatFull(counts.edges)} derivations`,
+    previous ? `${formatFull(previous.new_models)} new` : null,
     snapshot.date ? `snapshot ${snapshot.date}` : null,
   ].filter(Boolean);
   const about = h('button', { type: 'button', class: 'footer-about', 'aria-haspopup': 'dialog', onclick: () => dialog.showModal() }, 'About & provenance');
