@@ -94,7 +94,9 @@ def per_level(result: dict[str, Any]) -> dict[str, dict[int, int]]:
 
 def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
     pts, edges = atlas(400, seed=3)
-    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, layers=PRIORITY, workers=1, progress=False)
+    full = tiles.render_layers(
+        pts, edges, tmp_path / "full", max_zoom=3, layers=PRIORITY, workers=1, progress=False
+    )
     levels = per_level(full)
     assert set(levels) == set(PRIORITY) and full["dropped"] == []
     rel = levels["relation"]
@@ -139,10 +141,19 @@ def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
 
 def test_budget_reports_why(tmp_path: Path) -> None:
     pts, edges = atlas(400, seed=3)
-    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, layers=PRIORITY, workers=1, progress=False)
+    full = tiles.render_layers(
+        pts, edges, tmp_path / "full", max_zoom=3, layers=PRIORITY, workers=1, progress=False
+    )
     rel = per_level(full)["relation"]
     result = tiles.render_layers(
-        pts, edges, tmp_path / "b", max_zoom=3, layers=PRIORITY, workers=1, progress=False, budget_bytes=sum(rel.values()) + 50
+        pts,
+        edges,
+        tmp_path / "b",
+        max_zoom=3,
+        layers=PRIORITY,
+        workers=1,
+        progress=False,
+        budget_bytes=sum(rel.values()) + 50,
     )
     assert [layer["id"] for layer in result["layers"]] == ["relation"]
     assert any(
