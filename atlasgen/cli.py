@@ -69,7 +69,8 @@ def cli(verbose: bool) -> None:
     "--layers",
     default="relation,edges,task,licence",
     show_default=True,
-    help="Tile layers to render, comma-separated, in priority order for the budget (relation is required).",
+    help="Tile layers to render, comma-separated, in priority order for the budget (relation is required): "
+    "relation, edges, task, licence, and new (models added since --previous; added by default with it).",
 )
 @click.option("--retina", is_flag=True, help="Also write 512-px tiles for high-DPI screens and print.")
 @click.option("--workers", type=click.IntRange(1), help="Processes for tile rendering; default: all cores.")
@@ -211,6 +212,150 @@ def serve(directory: Path, host: str, port: int) -> None:
         pass
     finally:
         server.server_close()
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json (sorted keys) for tools.",
+)
+@click.option(
+    "--out", "-o", type=click.Path(path_type=Path), help="Write the diff to this file instead of stdout."
+)
+@click.option(
+    "--snapshot-format",
+    type=click.Choice(["hub-stats", "jsonl", "csv"]),
+    help="Format of OLD and NEW where they are snapshot files; default: from the file names.",
+)
+@click.option("--old-nodes", type=click.Path(path_type=Path), help="Node CSV for OLD when it is an edge CSV.")
+@click.option("--new-nodes", type=click.Path(path_type=Path), help="Node CSV for NEW when it is an edge CSV.")
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many added and removed models (most downloaded first), grown families and movers to list.",
+)
+@click.option("--all", "list_all", is_flag=True, help="List every one of them instead of the --top.")
+def diff(
+    old: Path,
+    new: Path,
+    fmt: str,
+    out: Path | None,
+    snapshot_format: str | None,
+    old_nodes: Path | None,
+    new_nodes: Path | None,
+    top: int,
+    list_all: bool,
+) -> None:
+    """Compare two snapshots or two atlases (directories with atlas.json), or one of each.
+
+    Reports models added and removed, lineage edges added and removed by relation, the families that grew
+    most and, for two atlases, how far the models in both moved.
+    """
+    from atlasgen.diff import diff_paths, text_lines, to_json
+
+    result = diff_paths(
+        old,
+        new,
+        fmt=snapshot_format,
+        old_nodes=old_nodes,
+        new_nodes=new_nodes,
+        out=out,
+        top=None if list_all else top,
+    )
+    text = to_json(result) if fmt == "json" else "\n".join(text_lines(result)) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@cli.command()
+@click.option(
+    "--atlas",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A built atlas directory (reads positions.parquet, lineage.parquet, atlas.json).",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Output file name; each format adds its suffix (fig -> fig.png, fig.svg, fig.pdf).",
+)
+@click.option("--center", metavar="MODEL_ID", help="Centre the figure on this model.")
+@click.option(
+    "--radius", type=float, help="With --center: world units around it (default 8; the map is 256)."
+)
+@click.option("--bbox", metavar="X0,Y0,X1,Y1", help="Region in world coordinates (y down); default: all.")
+@click.option("--width", type=int, help="Width in pixels.")
+@click.option("--height", type=int, help="Height in pixels (legend included).")
+@click.option("--size", help="Print size, e.g. 180mm, 7in, 180x120mm (default 180mm at 300 dpi).")
+@click.option("--dpi", type=float, help="Dots per inch for --size (default 300); recorded in the PNG/PDF.")
+@click.option(
+    "--layer",
+    type=click.Choice(["relation", "task", "licence"]),
+    default="relation",
+    show_default=True,
+    help="What colour means, as on the map.",
+)
+@click.option("--edges", is_flag=True, help="Draw parent -> child links under the points.")
+@click.option("--labels", default=10, show_default=True, help="Label this many most-downloaded models.")
+@click.option(
+    "--theme",
+    type=click.Choice(["light", "dark"]),
+    default="light",
+    show_default=True,
+    help="light (white, for print) or dark (the site's look).",
+)
+@click.option("--format", "formats", default="png,svg,pdf", show_default=True, help="Formats to write.")
+def figure(
+    atlas: Path,
+    out: Path,
+    center: str | None,
+    radius: float | None,
+    bbox: str | None,
+    width: int | None,
+    height: int | None,
+    size: str | None,
+    dpi: float | None,
+    layer: str,
+    edges: bool,
+    labels: int,
+    theme: str,
+    formats: str,
+) -> None:
+    """Render a region of an atlas as a print-quality figure (PNG, SVG, PDF) with legend and attribution."""
+    from atlasgen.figure import figure_options, make_figure
+
+    opts = figure_options(
+        atlas=atlas,
+        out=out,
+        center=center,
+        radius=radius,
+        bbox=bbox,
+        width=width,
+        height=height,
+        size=size,
+        dpi=dpi,
+        layer=layer,
+        edges=edges,
+        labels=labels,
+        theme=theme,
+        formats=formats,
+    )
+    result = make_figure(opts)
+    w, h = result["size"]
+    dpi_note = f" at {result['dpi']:g} dpi" if result["dpi"] else ""
+    click.echo(f"{result['models']:,} models, {w}x{h} px{dpi_note}: " + ", ".join(map(str, result["files"])))
 
 
 def main() -> None:
