@@ -24,8 +24,9 @@ Layers: ``relation`` (the paper's encoding), ``task`` and ``licence`` (the same 
   with ``ds.by(category, ds.sum("w"))``, shaded once and scattered back to their tiles. Since shading is
   per pixel with a fixed span, packing changes nothing; tests compare against plain spatial renders.
 * **Blocks are independent jobs** (tiles_render.render_block): a process pool over all cores by default, or
-  a Dask cluster; output does not depend on the worker count. Tiles come back as WebP bytes (lossless, or
-  lossy for dense overview textures: tiles_render.encode_tile) and are written here; fully transparent tiles are never written.
+  a Dask cluster; output does not depend on the worker count. Tiles come back as lossless WebP bytes
+  (dense overview textures with their colours reduced first: tiles_render.encode_tile) and are written
+  here; fully transparent tiles are never written.
 * **A size budget** (atlasgen/budget.py) picks the deepest zoom and the layers that fit.
 
 Datashader's image has row 0 at the *smallest* y (it flips only in ``to_pil``), which is our y-down world,
