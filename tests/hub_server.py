@@ -11,15 +11,34 @@ Real HTTP on 127.0.0.1, driven by the real ``huggingface_hub`` client (point ``H
 - ``GET /api/datasets/{repo_id}/revision/{revision}`` and ``/api/datasets/{repo_id}``: minimal repo info.
 - Unknown repo / revision / file: 404 with the ``X-Error-Code`` the client maps to its typed errors.
 
-Every request is recorded (method, path, query, Authorization header) in ``HubServer.requests``.
-``faults`` injects failures into the model listing: ``{page_number: status}`` (1-based) answers that page
-with the status (and ``Retry-After: 0`` so the client's back-off is 1 s per retry), or ``"close"`` to drop
-the connection without an answer.
+  ``GET`` honours ``Range: bytes=N-`` (206 with ``Content-Range``), so a dropped download can resume.
+
+Every request is recorded (method, path, query, Authorization and Range headers) in ``HubServer.requests``.
+
+Faults: by default every request is answered correctly. ``HubServer.inject(Fault(kind, ...), ...)`` plans a
+failure for the model listing (``target="models"``, ``page=`` a 1-based page number or None for any page)
+or for the file downloads (``target="resolve"``, ``method="HEAD"``/``"GET"`` or None), ``times`` times in a
+row (None: forever). The kinds:
+
+- ``status``: answer with ``Fault.status`` (a JSON error body), with ``Retry-After: <retry_after>`` when
+  given and any extra ``headers`` (e.g. the Hub's ``RateLimit``);
+- ``reset``: close the connection with a TCP reset (RST), without an answer;
+- ``reset-mid-body``: send the status line, the headers (full ``Content-Length``) and half the body, then
+  reset;
+- ``close``, ``close-mid-body``: the same with an orderly close (FIN) instead of a reset (httpx then
+  reports a protocol error rather than a read error, and huggingface_hub resumes a download cut that way);
+- ``truncate``: the right status, but only half the body, with a ``Content-Length`` that matches the cut
+  (for ``/api/models``: truncated JSON);
+- ``slow``: wait ``seconds`` before answering; ``stall``: send half the body, wait ``seconds``, send the
+  rest.
+
+Waits end early when the server stops. ``HubServer.fired`` lists the faults that fired, in order.
 
 Usage::
 
     with serve_hub(page_size=500) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        hub.inject(Fault("status", status=429, retry_after="3"), page=2)
         ...
         assert hub.requests_for("/api/models")
 """
@@ -31,6 +50,7 @@ import functools
 import hashlib
 import json
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,12 +118,40 @@ def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+FAULT_KINDS = ("status", "reset", "reset-mid-body", "close", "close-mid-body", "truncate", "slow", "stall")
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
     path: str
     query: dict[str, list[str]]
     authorization: str | None
+    range: str | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure; the kinds are described in the module docstring."""
+
+    kind: str
+    status: int = 503
+    retry_after: str | None = None
+    seconds: float = 0.0
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r} (choose from {', '.join(FAULT_KINDS)})")
+
+
+@dataclass
+class _Planned:
+    fault: Fault
+    target: str
+    page: int | None
+    method: str | None
+    remaining: int | None
 
 
 @dataclass
@@ -113,10 +161,49 @@ class HubServer:
     models: list[dict[str, Any]]
     files: dict[tuple[str, str, str, str], bytes]
     page_size: int = 500
-    faults: dict[int, int | str] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
+    fired: list[tuple[str, int | str, str]] = field(default_factory=list)
     url: str = ""
+    _plan: list[_Planned] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def inject(
+        self,
+        fault: Fault,
+        *,
+        target: str = "models",
+        page: int | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Plan `fault` for the next `times` matching requests (None: every one); see the module docstring."""
+        if target not in ("models", "resolve"):
+            raise ValueError(f"unknown fault target {target!r}")
+        with self._lock:
+            self._plan.append(_Planned(fault, target, page, method, times))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._plan.clear()
+
+    def take_fault(self, target: str, *, page: int | None = None, method: str = "GET") -> Fault | None:
+        """The first planned fault that matches this request, counted as used; None if none does."""
+        with self._lock:
+            for planned in self._plan:
+                if planned.target != target or planned.remaining == 0:
+                    continue
+                if planned.page not in (None, page) or planned.method not in (None, method):
+                    continue
+                if planned.remaining is not None:
+                    planned.remaining -= 1
+                self.fired.append((target, page if target == "models" else method, planned.fault.kind))
+                return planned.fault
+        return None
+
+    def wait(self, seconds: float) -> None:
+        """Sleep for a slow fault without holding up shutdown (and without `time.sleep`, which tests patch)."""
+        self._stopping.wait(seconds)
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -152,30 +239,27 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         query = parse_qs(parts.query)
-        self.hub.record(RecordedRequest(self.command, path, query, self.headers.get("Authorization")))
-        if path == "/api/models" and not head:
-            self._list_models(query)
-        elif "/resolve/" in path:
-            self._resolve(path, head=head)
-        elif path.startswith("/api/datasets/") and not head:
-            self._repo_info(path.removeprefix("/api/datasets/"))
-        else:
-            self._send_json(404, {"error": "Not Found"})
+        self.hub.record(
+            RecordedRequest(
+                self.command, path, query, self.headers.get("Authorization"), self.headers.get("Range")
+            )
+        )
+        try:
+            if path == "/api/models" and not head:
+                self._list_models(query)
+            elif "/resolve/" in path:
+                self._resolve(path, head=head)
+            elif path.startswith("/api/datasets/") and not head:
+                self._repo_info(path.removeprefix("/api/datasets/"))
+            else:
+                self._send_json(404, {"error": "Not Found"})
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout) during a slow fault
+            self.close_connection = True
 
     # -- /api/models -------------------------------------------------------------------------------------
     def _list_models(self, query: dict[str, list[str]]) -> None:
         offset, page_number = _decode_cursor(query.get("cursor", [""])[0])
-        fault = self.hub.faults.get(page_number)
-        if fault == "close":
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if fault == "garbage":
-            self._send_raw(200, b"[{not json", "application/json")
-            return
-        if isinstance(fault, int):
-            self._send_json(fault, {"error": "injected failure"}, {"Retry-After": "0"})
-            return
+        fault = self.hub.take_fault("models", page=page_number)
         limit = int(query["limit"][0]) if "limit" in query else None
         size = min(self.hub.page_size, limit) if limit else self.hub.page_size
         expand = set(query.get("expand", []) + query.get("expand[]", []))
@@ -185,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             next_query = {k: v for k, v in query.items() if k != "cursor"}
             next_query["cursor"] = [_encode_cursor(offset + size, page_number + 1)]
             headers["Link"] = f'<{self.hub.url}/api/models?{urlencode(next_query, doseq=True)}>; rel="next"'
-        self._send_json(200, page, headers)
+        self._deliver(200, json.dumps(page).encode(), "application/json; charset=utf-8", headers, fault=fault)
 
     # -- resolve ------------------------------------------------------------------------------------------
     def _resolve(self, path: str, *, head: bool) -> None:
@@ -202,15 +286,18 @@ class _Handler(BaseHTTPRequestHandler):
         if data is None:
             self._send_error(404, "EntryNotFound", "Entry not found", head=head, commit=True)
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
-        self.send_header("X-Repo-Commit", COMMIT)
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        if not head:
-            self.wfile.write(data)
+        fault = self.hub.take_fault("resolve", method=self.command)
+        headers = {
+            "ETag": f'"{hashlib.sha256(data).hexdigest()}"',
+            "X-Repo-Commit": COMMIT,
+            "Accept-Ranges": "bytes",
+        }
+        status, start = 200, None if head else _range_start(self.headers.get("Range"), len(data))
+        if start:
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
+            data = data[start:]
+        self._deliver(status, data, "application/octet-stream", headers, head=head, fault=fault)
 
     def _repo_info(self, rest: str) -> None:
         repo_id = rest.split("/revision/")[0]
@@ -219,6 +306,51 @@ class _Handler(BaseHTTPRequestHandler):
             return
         names = sorted(key[3] for key in self.hub.files if key[:2] == ("dataset", repo_id))
         self._send_json(200, {"id": repo_id, "sha": COMMIT, "siblings": [{"rfilename": n} for n in names]})
+
+    # -- faults -------------------------------------------------------------------------------------------
+    def _deliver(
+        self,
+        status: int,
+        data: bytes,
+        content_type: str,
+        headers: dict[str, str],
+        *,
+        head: bool = False,
+        fault: Fault | None = None,
+    ) -> None:
+        """Answer with `data`, or fail the way `fault` says."""
+        kind = fault.kind if fault else None
+        if fault is None or kind in ("slow", "truncate"):
+            if fault is not None and kind == "slow":
+                self.hub.wait(fault.seconds)
+            body = data[: len(data) // 2] if kind == "truncate" else data
+            self._send_raw(status, body, content_type, headers, head)
+        elif kind == "status":
+            extra = dict(fault.headers)
+            if fault.retry_after is not None:
+                extra["Retry-After"] = fault.retry_after
+            self._send_json(fault.status, {"error": f"injected HTTP {fault.status}"}, extra, head)
+        elif kind in ("reset", "close"):
+            self._drop(reset=kind == "reset")
+        else:  # *-mid-body, stall: the headers promise the whole body, half of it comes
+            self._send_raw(status, b"", content_type, {**headers, "Content-Length": str(len(data))}, True)
+            if not head:
+                self.wfile.write(data[: len(data) // 2])
+            if kind in ("reset-mid-body", "close-mid-body"):
+                self._drop(reset=kind == "reset-mid-body")
+                return
+            self.hub.wait(fault.seconds)
+            if not head:
+                self.wfile.write(data[len(data) // 2 :])
+
+    def _drop(self, *, reset: bool) -> None:
+        """Drop the connection: a TCP RST (SO_LINGER 0, as a crashed proxy would) or an orderly FIN."""
+        self.close_connection = True
+        if reset:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        else:
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _send_error(self, status: int, code: str, message: str, *, head: bool, commit: bool = False) -> None:
@@ -240,10 +372,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
         head: bool = False,
     ) -> None:
+        headers = {"Content-Length": str(len(data)), **(headers or {})}
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
+        for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         if not head:
@@ -260,6 +392,14 @@ def _split_repo(repo_part: str) -> tuple[str, str]:
 def _project(model: dict[str, Any], expand: set[str]) -> dict[str, Any]:
     keep = expand or {"likes", "downloads", "tags", "pipeline_tag", "library_name", "createdAt"}
     return {k: v for k, v in model.items() if k in ("_id", "id") or k in keep}
+
+
+def _range_start(header: str | None, size: int) -> int | None:
+    """N of a ``bytes=N-`` Range header when 0 <= N < size; None for no header or any other form."""
+    if not header or not header.startswith("bytes=") or not header.endswith("-"):
+        return None
+    first = header.removeprefix("bytes=").removesuffix("-")
+    return int(first) if first.isdigit() and int(first) < size else None
 
 
 def _encode_cursor(offset: int, page: int) -> str:
@@ -298,6 +438,7 @@ def serve_hub(
     try:
         yield hub
     finally:
+        hub._stopping.set()
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
