@@ -79,6 +79,11 @@ def cli(verbose: bool) -> None:
     metavar="ADDRESS",
     help="Render tiles on this existing Dask cluster (e.g. tcp://10.0.0.5:8786); needs atlasgen[dask].",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Reuse the stages an interrupted build into OUT completed for the same snapshot and options.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 def build(
     snapshot: Path | None,
@@ -95,6 +100,7 @@ def build(
     retina: bool,
     workers: int | None,
     dask_scheduler: str | None,
+    resume: bool,
     quiet: bool,
 ) -> None:
     """Build a static atlas site from SNAPSHOT (default: the embedded sample of ~29k real Hub models).
@@ -119,6 +125,7 @@ def build(
         retina=retina,
         workers=workers,
         dask_scheduler=dask_scheduler,
+        resume=resume,
         progress=not quiet,
     )
     if not quiet:
@@ -146,15 +153,35 @@ def build(
 @click.option("--repo-id", default="cfahlgren1/hub-stats", show_default=True, help="hub-stats dataset repo.")
 @click.option("--filename", default="models.parquet", show_default=True, help="hub-stats file in that repo.")
 @click.option("--revision", default="main", show_default=True, help="hub-stats dataset revision.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="api only: go on from where a failed or killed fetch into OUT stopped (OUT.partial).",
+)
+@click.option(
+    "--retries",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Retries of a request that failed with 408/429/5xx, a dropped connection or a truncated body.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def fetch(
-    source: str, out: Path, limit: int | None, repo_id: str, filename: str, revision: str, quiet: bool
+    source: str,
+    out: Path,
+    limit: int | None,
+    repo_id: str,
+    filename: str,
+    revision: str,
+    resume: bool,
+    retries: int,
+    quiet: bool,
 ) -> None:
     """Snapshot the Hub's model metadata with huggingface_hub.
 
     Reads HF_TOKEN (optional) and HF_ENDPOINT (a mirror or test server) from the environment.
     """
-    from atlasgen.fetch import fetch_snapshot
+    from atlasgen.fetch import RetryPolicy, fetch_snapshot
 
     manifest = fetch_snapshot(
         source=source,
@@ -164,6 +191,8 @@ def fetch(
         filename=filename,
         revision=revision,
         progress=not quiet,
+        resume=resume,
+        retry=RetryPolicy(retries=retries),
     )
     click.echo(f"{manifest['rows']:,} models written to {out}")
 
@@ -197,7 +226,7 @@ def synth(models: int, out: Path, seed: int, no_lineage: float) -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port (0 picks a free one).")
 def serve(directory: Path, host: str, port: int) -> None:

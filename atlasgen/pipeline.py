@@ -1,7 +1,8 @@
 """The orchestrator: snapshot -> graph -> layout -> tiles -> index -> site, one flat function.
 
 The site is built in a temporary directory beside `out` and swapped in at the end, so an interrupted build
-leaves the previous site intact. Each stage's time is logged and recorded in report.json.
+leaves the previous site intact (outdir.py). Each completed stage is recorded beside `out` until the build
+succeeds, for `--resume` (stages.py). Each stage's time is logged and recorded in report.json.
 """
 
 from __future__ import annotations
@@ -9,17 +10,21 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from atlasgen import __version__
+from atlasgen import __version__, outdir, stages
 from atlasgen.errors import BuildError
 
 log = logging.getLogger("atlasgen")
+
+# report.json keys that describe the run rather than the atlas: the stage timings, the stages a resumed build
+# reused, and (under "layout") the layout's own timings, "seconds*". Everything else in the site is the same
+# byte for byte for the same snapshot, seed and options on the CPU backend (tests/test_determinism.py).
+RUN_FACTS = ("timings_s", "resumed")
 
 
 @contextmanager
@@ -47,6 +52,7 @@ def build_atlas(
     retina: bool = False,
     workers: int | None = None,
     dask_scheduler: str | None = None,
+    resume: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Build a complete static atlas site in `out`; return the build report.
@@ -54,7 +60,8 @@ def build_atlas(
     `previous` (an earlier atlas directory or its positions.parquet) seeds surviving models with their old
     positions, so the map stays recognisable between snapshots. `budget` caps the whole site's size: the
     tiles get what the index and viewer leave, and the deepest zooms / least important layers that don't
-    fit are dropped and reported.
+    fit are dropped and reported. Each completed stage is recorded beside `out` until the build succeeds;
+    `resume` reuses the stages an interrupted build recorded for the same inputs and options (stages.py).
     """
     from atlasgen.graph import build_graph
     from atlasgen.index import write_index
@@ -62,15 +69,22 @@ def build_atlas(
     from atlasgen.layout import layout_atlas
     from atlasgen.positions import read_previous, snapshot_manifest, write_lineage, write_positions
     from atlasgen.site import viewer_dir, write_site
-    from atlasgen.snapshot import read_snapshot
+    from atlasgen.snapshot import SAMPLE, read_snapshot
     from atlasgen.tiles import render_layers
 
     budget_bytes, layers = _check_options(out, budget, layers, previous)
+    outdir.recover(out)
+    outdir.remove_stale(out)
     timings: dict[str, float] = {}
-    with _stage("snapshot", timings):
-        snap = read_snapshot(snapshot, fmt=fmt, nodes=nodes)
-    with _stage("graph", timings):
-        graph = build_graph(snap)
+    cache = stages.StageCache(out, resume=resume, timings=timings)
+    ident = stages.file_identity
+    key = stages.fingerprint(stages.environment(), ident(snapshot or SAMPLE), fmt, ident(nodes))
+    if (cached := cache.get("graph", key)) is None:
+        with _stage("snapshot", timings):
+            snap = read_snapshot(snapshot, fmt=fmt, nodes=nodes)
+        with _stage("graph", timings):
+            cached = cache.put("graph", key, (build_graph(snap), snap.source))
+    graph, source = cached
     nodes_df, edges = graph.nodes, graph.edges
     seeds, since = None, None
     if previous is not None:
@@ -79,48 +93,59 @@ def build_atlas(
         since = _previous_info(previous, len(nodes_df) - found)
         if since["new_models"] and "new" not in layers:
             layers = (*layers, "new")
-    groups, labels = _task_groups(nodes_df)
-    with _stage("layout", timings):
-        xy, layout_info = layout_atlas(
-            len(nodes_df),
-            edges["source"].to_numpy(),
-            edges["target"].to_numpy(),
-            weights=nodes_df["downloads"].to_numpy(),
-            seed=seed,
-            backend=backend,
-            max_iter=max_iter,
-            progress=progress,
-            groups=groups,
-            group_labels=labels,
-            previous=seeds,
-        )
-    log.info("layout backend: %s (%s)", layout_info.get("backend"), layout_info.get("reason"))
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    try:
-        with _stage("index", timings):
-            data = write_index(nodes_df, edges, xy, work)
-            data["positions"] = write_positions(nodes_df, xy, work)
-            data["lineage"] = write_lineage(nodes_df["id"], edges, work)
-            data.update(write_labels(nodes_df, edges, xy, work, max_zoom=max_zoom))
-        with _stage("tiles", timings):
-            tiles = render_layers(
-                _points(nodes_df, xy, seeds),
-                _segments(edges, xy),
-                work,
-                max_zoom=max_zoom,
-                layers=layers,
-                retina=retina,
-                workers=workers,
-                dask_scheduler=dask_scheduler,
-                budget_bytes=budget_bytes,
-                reserved_bytes=_tree_bytes(work) + _tree_bytes(viewer_dir()),
+    key = stages.fingerprint(key, seed, backend, max_iter, previous and ident(_positions_file(previous)))
+    if (cached := cache.get("layout", key)) is None:
+        groups, labels = _task_groups(nodes_df)
+        with _stage("layout", timings):
+            layout = layout_atlas(
+                len(nodes_df),
+                edges["source"].to_numpy(),
+                edges["target"].to_numpy(),
+                weights=nodes_df["downloads"].to_numpy(),
+                seed=seed,
+                backend=backend,
+                max_iter=max_iter,
                 progress=progress,
+                groups=groups,
+                group_labels=labels,
+                previous=seeds,
             )
-        report = _report(graph.report, snap.source, layout_info, timings, seed)
+            cached = cache.put("layout", key, layout)
+    xy, layout_info = cached
+    log.info("layout backend: %s (%s)", layout_info.get("backend"), layout_info.get("reason"))
+    work = outdir.work_dir(out)
+    try:
+        key = stages.fingerprint(key, max_zoom)
+        if (data := cache.get("index", key, into=work)) is None:
+            with _stage("index", timings):
+                data = write_index(nodes_df, edges, xy, work)
+                data["positions"] = write_positions(nodes_df, xy, work)
+                data["lineage"] = write_lineage(nodes_df["id"], edges, work)
+                data.update(write_labels(nodes_df, edges, xy, work, max_zoom=max_zoom))
+                cache.put("index", key, data, work, list(work.iterdir()))
+        reserved = _tree_bytes(work) + _tree_bytes(viewer_dir())
+        key = stages.fingerprint(key, layers, retina, budget_bytes, reserved)
+        if (tiles := cache.get("tiles", key, into=work)) is None:
+            with _stage("tiles", timings):
+                tiles = render_layers(
+                    _points(nodes_df, xy, seeds),
+                    _segments(edges, xy),
+                    work,
+                    max_zoom=max_zoom,
+                    layers=layers,
+                    retina=retina,
+                    workers=workers,
+                    dask_scheduler=dask_scheduler,
+                    budget_bytes=budget_bytes,
+                    reserved_bytes=reserved,
+                    progress=progress,
+                )
+                cache.put("tiles", key, tiles, work, [work / "tiles"])
+        report = _report(graph.report, source, layout_info, timings, seed)
         report["tiles"] = {"bytes": tiles["bytes"], "dropped": tiles["dropped"], "budget": budget_bytes}
         data["snapshot"] = "snapshot.json"
-        _write_json(work / "snapshot.json", snapshot_manifest(snap.source, report))
-        manifest = _manifest(report, snap.source, tiles["layers"], data, layout_info, seed, xy)
+        _write_json(work / "snapshot.json", snapshot_manifest(source, report))
+        manifest = _manifest(report, source, tiles["layers"], data, layout_info, seed, xy)
         if since is not None:
             manifest["previous"] = report["previous"] = since
             for layer in manifest["layers"]:
@@ -129,18 +154,35 @@ def build_atlas(
         with _stage("site", timings):
             write_site(work, manifest)
         report["timings_s"] = timings
+        if cache.reused:
+            report["resumed"] = cache.reused
         _write_json(work / "report.json", report)
-        _swap_in(work, out)
+        outdir.swap_in(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    cache.clear()
     return report
+
+
+def reproducible(report: dict[str, Any]) -> dict[str, Any]:
+    """The build report without the run's facts (RUN_FACTS): what the same inputs reproduce exactly."""
+    kept = {k: v for k, v in report.items() if k not in RUN_FACTS}
+    if isinstance(kept.get("layout"), dict):
+        kept["layout"] = {k: v for k, v in kept["layout"].items() if not k.startswith("seconds")}
+    return kept
 
 
 def _task_groups(nodes: Any) -> tuple[Any, list[str]]:
     """Models without lineage are grouped by task on the map: a code per node (-1 = no task) and the labels."""
     codes, labels = nodes["pipeline_tag"].factorize(sort=True)
     return codes, [str(label) for label in labels]
+
+
+def _positions_file(previous: Path) -> Path:
+    from atlasgen.positions import FILENAME
+
+    return previous / FILENAME if previous.is_dir() else previous
 
 
 def _previous_info(previous: Path, new_models: int) -> dict[str, Any]:
@@ -210,16 +252,6 @@ def _segments(edges: Any, xy: Any) -> Any:
 
 def _tree_bytes(root: Path) -> int:
     return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
-
-
-def _swap_in(work: Path, out: Path) -> None:
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    work.chmod(0o755)
-    work.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _report(
@@ -309,6 +341,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"stability: {stability['survivors']:,} models kept from the previous atlas; displacement "
             f"median {stability['median']:.2%}, p95 {stability['p95']:.2%} of the map's extent"
         )
+    if report.get("resumed"):
+        lines.append(f"resumed: {', '.join(report['resumed'])} reused from an interrupted build")
     if "timings_s" in report:
         lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in report["timings_s"].items()))
     return lines

@@ -22,6 +22,9 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 def make_server(directory: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+    from atlasgen.outdir import recover
+
+    recover(directory)  # a build killed while swapping the site in left it beside its place
     if not (directory / "atlas.json").is_file():
         raise AtlasgenError(
             f"{directory}: no atlas.json here; build one with `atlasgen build --out {directory}`"
