@@ -30,7 +30,7 @@ from atlasgen.palette import (
 from atlasgen.tiles_geometry import PixelPoints, edge_pieces, level_span, pixel_points, touched_tiles
 from atlasgen.tiles_render import TILE, LevelSpec, Style, disc, disc_reach
 
-LAYERS: tuple[str, ...] = ("relation", "task", "licence", "edges", "new")
+LAYERS: tuple[str, ...] = ("relation", "edges", "task", "licence", "new")
 DEFAULT_LAYERS = LAYERS[:4]  # "new" needs to know which models are new (``build --previous``)
 HOW = "log"  # alpha ~ log of the summed popularity weight, within the level's fixed span
 MIN_ALPHA = 190  # a lone model with unknown downloads must stay visible on the dark background

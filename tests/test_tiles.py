@@ -277,7 +277,7 @@ GOLDEN_LAYER_TILES = {
 def test_golden_tiles_per_layer(tmp_path: Path) -> None:
     pts, edges = atlas()
     result = tiles.render_layers(pts, edges, tmp_path, max_zoom=2, workers=1, progress=False)
-    assert [layer["id"] for layer in result["layers"]] == ["relation", "task", "licence", "edges"]
+    assert [layer["id"] for layer in result["layers"]] == ["relation", "edges", "task", "licence"]
     for layer, wanted in GOLDEN_LAYER_TILES.items():
         for z, x, y in wanted:
             name = f"{layer}-{z}-{x}-{y}"
