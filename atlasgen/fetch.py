@@ -20,7 +20,8 @@ jitter, a bounded number of times. An ``api`` fetch checkpoints page by page int
 ``<out>.partial.state.json``, so ``resume=True`` (``--resume``) goes on where a failed or killed run stopped,
 with no row twice and none missing. huggingface_hub resumes a ``hub-stats`` download whose connection drops
 within the run (HTTP Range); since 2.x it never reuses another process's partial download, so a killed
-``hub-stats`` fetch downloads the file again.
+``hub-stats`` fetch downloads the file again. The retry loop and the Hub error mapping live in
+:mod:`atlasgen.fetch_retry`, the atomic writes and the page checkpoint in :mod:`atlasgen.fetch_checkpoint`.
 """
 
 from __future__ import annotations
@@ -29,23 +30,18 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import os
-import random
 import shutil
-import tempfile
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, is_dataclass, replace
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from atlasgen import __version__
 from atlasgen.errors import AtlasgenError, FetchError
+from atlasgen.fetch_checkpoint import CHUNK, Partial, atomic_writer, partial_path, state_path
+from atlasgen.fetch_retry import RETRY_STATUSES, MalformedResponse, RetryPolicy, hub_errors, retrying
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelInfo
@@ -77,57 +73,26 @@ JSONL_FIELDS = (
     "card_data",
     "base_models",
 )
-# Statuses worth another try (huggingface_hub's own list for `http_backoff`); anything else fails at once.
-RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
-_CHUNK = 1 << 20
 log = logging.getLogger("atlasgen.fetch")
-T = TypeVar("T")
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How a fetch retries a request that failed in a way that may pass.
-
-    Retried: HTTP 408, 429, 500, 502, 503 and 504; a refused, reset or dropped connection; a timeout; a body
-    cut short or not JSON. Anything else (401, 403, 404, offline mode) fails at once.
-
-    Retry n waits what the server asked for, ``Retry-After`` (seconds or an HTTP date) or on a 429 the Hub's
-    ``RateLimit`` reset, at most ``retry_after_max`` seconds; without one, a random time between half and all
-    of ``backoff * 2**(n - 1)``, at most ``backoff_max`` (exponential back-off with jitter, so clients that
-    failed together do not come back together). After ``retries`` retries the last failure is raised as a
-    FetchError that says how many attempts were made. ``timeout`` bounds each wait for a page of
-    ``/api/models`` (huggingface_hub's ``HF_HUB_ETAG_TIMEOUT`` and ``HF_HUB_DOWNLOAD_TIMEOUT`` govern
-    hub-stats downloads, which it also retries on its own).
-
-    Operating advice: the defaults ride out about half a minute of errors, the Hub's rate-limit windows
-    (5 minutes) included; a whole-Hub ``api`` fetch that still fails goes on from its last page with
-    ``--resume``. Tests set ``backoff`` to milliseconds.
-    """
-
-    retries: int = 5
-    backoff: float = 1.0
-    backoff_max: float = 30.0
-    retry_after_max: float = 300.0
-    timeout: float = 60.0
-
-    def __post_init__(self) -> None:
-        problems = [
-            f"{n} must be at least 0, got {getattr(self, n)}" for n in _NON_NEGATIVE if getattr(self, n) < 0
-        ]
-        if self.timeout <= 0:
-            problems.append(f"timeout must be positive, got {self.timeout}")
-        if problems:
-            raise AtlasgenError("retry policy: " + "; ".join(problems))
-
-    def wait(self, retry: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``retry`` (1-based)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry_after_max)
-        ceiling = min(self.backoff_max, self.backoff * 2 ** (retry - 1))
-        return random.uniform(ceiling / 2, ceiling)
-
-
-_NON_NEGATIVE = ("retries", "backoff", "backoff_max", "retry_after_max")
+# What callers import from here; the retry and checkpoint machinery is in fetch_retry and fetch_checkpoint.
+__all__ = [
+    "API_EXPAND",
+    "JSONL_FIELDS",
+    "RETRY_STATUSES",
+    "SOURCES",
+    "MalformedResponse",
+    "RetryPolicy",
+    "atomic_writer",
+    "fetch_snapshot",
+    "hub_endpoint",
+    "hub_errors",
+    "jsonl_line",
+    "manifest_path",
+    "model_record",
+    "partial_path",
+    "state_path",
+]
 
 
 def fetch_snapshot(
@@ -200,16 +165,6 @@ def manifest_path(out: Path) -> Path:
     return out.with_name(out.name + ".manifest.json")
 
 
-def partial_path(out: Path) -> Path:
-    """The rows an unfinished ``api`` fetch of ``out`` has so far: ``<out>.partial`` (JSON Lines)."""
-    return out.with_name(out.name + ".partial")
-
-
-def state_path(out: Path) -> Path:
-    """Its checkpoint: ``<out>.partial.state.json`` (next page URL, rows and bytes of the partial so far)."""
-    return out.with_name(out.name + ".partial.state.json")
-
-
 def hub_endpoint() -> str:
     """The Hub endpoint: ``HF_ENDPOINT`` as set now, else huggingface_hub's (which read it at import)."""
     from huggingface_hub import constants
@@ -229,39 +184,6 @@ def _validate(*, source: str, limit: int | None) -> None:
         raise AtlasgenError("; ".join(problems))
 
 
-# -- atomic writes ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
-    """A binary file that replaces ``path`` only if the block completes; otherwise nothing changes."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # not supported on this platform / filesystem
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 # -- hub-stats -------------------------------------------------------------------------------------------
 
 
@@ -279,7 +201,7 @@ def _fetch_hub_stats(
     """Download the hub-stats parquet into a scratch cache beside ``out``, check it, copy it onto ``out``.
 
     huggingface_hub retries some failures itself (the HEAD, a 429, a connection dropped mid-file, which it
-    resumes with a Range request) but not a 5xx on the download or a file that came short; ``_retrying``
+    resumes with a Range request) but not a 5xx on the download or a file that came short; ``retrying``
     repeats the whole ``hf_hub_download`` for those. The scratch folder has a fixed name, so one left by a
     killed run is found and removed by the next.
     """
@@ -291,7 +213,7 @@ def _fetch_hub_stats(
     action = f"downloading dataset file {repo_id}/{filename}@{revision}"
     download = functools.partial(_download, endpoint, token, repo_id, filename, revision, scratch, progress)
     try:
-        local = _retrying(action, url, policy, download, repo_id=repo_id)
+        local = retrying(action, url, policy, download, repo_id=repo_id)
         rows = _parquet_rows(local, url)
         with atomic_writer(out) as f, local.open("rb") as src:
             digest = _copy_hashing(src, f)
@@ -355,7 +277,7 @@ def _parquet_rows(path: Path, url: str) -> int:
 
 def _copy_hashing(src: IO[bytes], dst: IO[bytes]) -> str:
     digest = hashlib.sha256()
-    while chunk := src.read(_CHUNK):
+    while chunk := src.read(CHUNK):
         digest.update(chunk)
         dst.write(chunk)
     return digest.hexdigest()
@@ -379,7 +301,7 @@ def _fetch_api(
     This is ``HfApi.list_models`` (same request, same ``ModelInfo``s) with the pages in our hands: its
     iterator retries each page with ``http_backoff``, but an error it gives up on ends the iteration and the
     cursor of the next page is lost with it, so nothing could resume. Here each page is fetched by
-    ``_get_page`` inside ``_retrying``, and once its rows are on disk the next page's URL (the Hub's opaque
+    ``_get_page`` inside ``retrying``, and once its rows are on disk the next page's URL (the Hub's opaque
     cursor) is checkpointed.
     """
     from tqdm.auto import tqdm
@@ -390,7 +312,7 @@ def _fetch_api(
     first = f"{endpoint}/api/models?{urlencode(params, doseq=True)}"
     headers = _hub_headers(token)
     with (
-        _Partial(out, first, resume=resume) as partial,
+        Partial(out, first, resume=resume) as partial,
         tqdm(
             total=limit,
             initial=partial.done.rows,
@@ -403,7 +325,7 @@ def _fetch_api(
             while partial.done.next and (limit is None or partial.done.rows < limit):
                 url = partial.done.next
                 get = functools.partial(_get_page, url, headers, policy.timeout)
-                items, next_url = _retrying(f"listing models from {endpoint}", url, policy, get)
+                items, next_url = retrying(f"listing models from {endpoint}", url, policy, get)
                 items = items if limit is None else items[: limit - partial.done.rows]
                 partial.append(b"".join(jsonl_line(model_record(_model_info(i))) for i in items), next_url)
                 bar.update(len(items))
@@ -441,105 +363,6 @@ def _model_info(item: dict[str, Any]) -> ModelInfo:
     return ModelInfo(**item)
 
 
-class MalformedResponse(ValueError):
-    """A 200 whose body is JSON but not what the endpoint returns."""
-
-
-@dataclass(frozen=True)
-class _Checkpoint:
-    query: str  # the first page's URL: the endpoint and every option that shapes the rows
-    next: str | None  # the page to fetch next; None once the last page is in
-    rows: int  # rows in the partial file up to `size`
-    size: int  # bytes of the partial file that are checkpointed; anything past them is dropped on resume
-
-
-class _Partial:
-    """``<out>.partial`` (JSON Lines, appended and fsync'd page by page) and ``<out>.partial.state.json``
-    (a ``_Checkpoint``, replaced atomically once a page's rows are durable).
-
-    A kill leaves at most one page past the checkpoint, which ``resume`` cuts off; ``finish`` checks the
-    line count, moves the file onto ``out`` and removes the checkpoint.
-    """
-
-    def __init__(self, out: Path, query: str, *, resume: bool) -> None:
-        self.out, self.rows_path, self.state_path = out, partial_path(out), state_path(out)
-        found = self._resumable(query) if resume else None
-        if not resume and (self.rows_path.exists() or self.state_path.exists()):
-            log.warning("discarding the unfinished fetch in %s (--resume goes on from it)", self.rows_path)
-        self.done = found or _Checkpoint(query=query, next=query, rows=0, size=0)
-        self.file = self.rows_path.open("r+b" if found else "wb")
-        self.file.truncate(self.done.size)
-        self.file.seek(self.done.size)
-        self._save()
-
-    def __enter__(self) -> _Partial:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.file.close()
-
-    def _resumable(self, query: str) -> _Checkpoint | None:
-        if not self.state_path.exists():
-            log.warning("nothing to resume in %s: starting from the first page", self.state_path)
-            return None
-        try:
-            state = json.loads(self.state_path.read_text(encoding="utf-8"))
-            done = _Checkpoint(**{key: state[key] for key in ("query", "next", "rows", "size")})
-            have = self.rows_path.stat().st_size
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            log.warning("cannot resume from %s (%s): starting from the first page", self.state_path, err)
-            return None
-        if done.query != query:
-            log.warning(
-                "%s was fetched with other options (%s): starting from the first page",
-                self.rows_path,
-                done.query,
-            )
-            return None
-        if have < done.size:
-            log.warning("%s is shorter than its checkpoint: starting from the first page", self.rows_path)
-            return None
-        if have > done.size:
-            log.info(
-                "dropping %d bytes of %s written after its last checkpoint", have - done.size, self.rows_path
-            )
-        log.info("resuming %s at model %d", self.out, done.rows + 1)
-        return done
-
-    def append(self, data: bytes, next_url: str | None) -> None:
-        """Make a page's rows durable, then checkpoint the page after it."""
-        self.file.write(data)
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.done = replace(
-            self.done, next=next_url, rows=self.done.rows + data.count(b"\n"), size=self.file.tell()
-        )
-        self._save()
-
-    def _save(self) -> None:
-        with atomic_writer(self.state_path) as f:
-            f.write(json.dumps(asdict(self.done), sort_keys=True).encode())
-
-    def finish(self) -> tuple[int, str]:
-        """Check the partial file against its checkpoint, move it onto ``out``; (rows, sha256)."""
-        self.file.close()
-        digest, lines = hashlib.sha256(), 0
-        with self.rows_path.open("rb") as f:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
-                lines += chunk.count(b"\n")
-        if lines != self.done.rows or self.rows_path.stat().st_size != self.done.size:
-            raise FetchError(
-                f"{self.rows_path} has {lines:,} rows but its checkpoint says {self.done.rows:,}: "
-                "run again without --resume"
-            )
-        self.rows_path.chmod(0o644)
-        os.replace(self.rows_path, self.out)
-        _fsync_dir(self.out.parent)
-        self.state_path.unlink(missing_ok=True)
-        return lines, digest.hexdigest()
-
-
 def model_record(info: ModelInfo) -> dict[str, Any]:
     """The JSONL record of one ModelInfo: ``JSONL_FIELDS``, created_at as ISO string, card_data a plain dict."""
     record: dict[str, Any] = {name: getattr(info, name, None) for name in JSONL_FIELDS}
@@ -564,137 +387,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     return str(value)
-
-
-# -- retries ---------------------------------------------------------------------------------------------
-
-
-def _retrying(
-    action: str, url: str, policy: RetryPolicy, call: Callable[[], T], *, repo_id: str | None = None
-) -> T:
-    """``call()``, retried as ``policy`` says while it fails in a way that may pass; FetchError otherwise.
-
-    Our loop rather than huggingface_hub's ``http_backoff``, which waits ``Retry-After`` + 1 s with no cap,
-    has no jitter, waits with the process-wide ``time.sleep`` (so tests could not shorten one wait alone),
-    and cannot retry a 200 whose body is cut short (only the JSON parse finds that) or a whole
-    ``hf_hub_download`` (which does not retry a 5xx on its GET).
-    """
-    attempt = 1
-    while True:
-        try:
-            with hub_errors(action, url=url, repo_id=repo_id):
-                return call()
-        except FetchError as err:
-            transient, retry_after = _retry_hint(err.__cause__)
-            if not transient:
-                raise
-            if attempt > policy.retries:
-                raise FetchError(f"{err.message} (gave up after {attempt} attempts)") from err.__cause__
-            wait = policy.wait(attempt, retry_after)
-            log.warning("%s; retry %d of %d in %.2f s", err.message, attempt, policy.retries, wait)
-            _sleep(wait)
-            attempt += 1
-
-
-def _sleep(seconds: float) -> None:
-    """The one place fetch waits (tests replace it to see the waits without sleeping)."""
-    time.sleep(seconds)
-
-
-def _retry_hint(err: BaseException | None) -> tuple[bool, float | None]:
-    """Whether ``err`` (or what caused it) may pass on a retry, and the wait the server asked for, if any."""
-    import httpx2
-    from huggingface_hub.errors import HfHubHTTPError
-
-    transient = (
-        httpx2.TimeoutException,
-        httpx2.NetworkError,
-        httpx2.RemoteProtocolError,
-        json.JSONDecodeError,  # a body cut short
-        MalformedResponse,
-    )
-    while err is not None:
-        if isinstance(err, HfHubHTTPError) and getattr(err, "response", None) is not None:
-            status = err.response.status_code
-            return status in RETRY_STATUSES, _retry_after(err.response.headers, status)
-        if isinstance(err, transient) or _is_short_download(err):
-            return True, None
-        err = err.__cause__
-    return False, None
-
-
-def _retry_after(headers: Mapping[str, str], status: int) -> float | None:
-    """Seconds a response asks to wait: ``Retry-After`` (seconds or HTTP date), else a 429's ``RateLimit``."""
-    from huggingface_hub.utils import parse_ratelimit_headers
-
-    value = headers.get("Retry-After", "").strip()
-    if value:
-        try:
-            seconds = float(value)
-        except ValueError:
-            pass
-        else:
-            return max(seconds, 0.0) if math.isfinite(seconds) else None
-        try:
-            return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
-        except (TypeError, ValueError):  # not a date, or one without a zone
-            pass
-    limits = parse_ratelimit_headers(headers) if status == 429 else None
-    return float(limits.reset_in_seconds) if limits is not None and limits.remaining == 0 else None
-
-
-def _is_short_download(err: BaseException) -> bool:
-    """huggingface_hub's ``http_get`` raises a bare OSError when fewer bytes came than the HEAD announced."""
-    return type(err) is OSError and "Consistency check failed" in str(err)
-
-
-# -- errors ----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def hub_errors(action: str, *, url: str, repo_id: str | None = None) -> Iterator[None]:
-    """Turn huggingface_hub / httpx2 failures inside the block into a FetchError that says what failed."""
-    import httpx2
-    from huggingface_hub import errors as hf
-
-    try:
-        yield
-    except hf.RepositoryNotFoundError as err:  # includes GatedRepoError
-        raise FetchError(
-            f"{action}: repository {repo_id!r} not found or not accessible ({_status(err)}, {_url(err, url)}). "
-            "Check the name; for a private or gated repo set HF_TOKEN."
-        ) from err
-    except (hf.RevisionNotFoundError, hf.RemoteEntryNotFoundError) as err:
-        what = "revision" if isinstance(err, hf.RevisionNotFoundError) else "file"
-        raise FetchError(f"{action}: {what} not found ({_status(err)}, {_url(err, url)})") from err
-    except hf.HfHubHTTPError as err:
-        detail = f": {err.server_message}" if err.server_message else ""
-        raise FetchError(f"{action}: {_status(err)} from {_url(err, url)}{detail}") from err
-    except hf.OfflineModeIsEnabled as err:
-        raise FetchError(f"{action}: HF_HUB_OFFLINE is set, so the Hub cannot be reached") from err
-    except (hf.LocalEntryNotFoundError, hf.FileMetadataError) as err:
-        cause = err.__cause__ or err
-        raise FetchError(f"{action}: could not read {url}: {cause}") from err
-    except httpx2.HTTPError as err:
-        raise FetchError(f"{action}: could not reach {url}: {type(err).__name__}: {err}") from err
-    except json.JSONDecodeError as err:
-        raise FetchError(f"{action}: malformed JSON from {url}: {err}") from err
-    except MalformedResponse as err:
-        raise FetchError(f"{action}: unexpected answer from {url}: {err}") from err
-    except OSError as err:
-        if not _is_short_download(err):
-            raise
-        raise FetchError(f"{action}: incomplete download from {url}: {err}") from err
-
-
-def _status(err: Any) -> str:
-    response = getattr(err, "response", None)
-    return f"HTTP {response.status_code}" if response is not None else "no HTTP status"
-
-
-def _url(err: Any, default: str) -> str:
-    response = getattr(err, "response", None)
-    try:
-        return str(response.request.url) if response is not None else default
-    except RuntimeError:  # a response built without a request
-        return default

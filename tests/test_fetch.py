@@ -37,7 +37,7 @@ from hub_server import (
     slice_models,
 )
 
-from atlasgen import fetch as fetch_module
+from atlasgen import fetch_retry
 from atlasgen.errors import AtlasgenError, FetchError
 from atlasgen.fetch import (
     API_EXPAND,
@@ -279,7 +279,7 @@ def small_hub(hub_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSer
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The waits fetch asks for between retries, recorded instead of slept."""
     recorded: list[float] = []
-    monkeypatch.setattr(fetch_module, "_sleep", recorded.append)
+    monkeypatch.setattr(fetch_retry, "_sleep", recorded.append)  # where `retrying` looks it up
     return recorded
 
 
