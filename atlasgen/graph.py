@@ -4,7 +4,9 @@ Repairs (ARCHITECTURE.md §2): rows without an id and duplicate ids are dropped 
 self-loops and duplicate links are removed; parents missing from the snapshot become `virtual` nodes; raw
 relations normalise to finetune|quantized|adapter|merge, anything else to `unknown` (counted); a child with
 several parents and no stated relation is a merge; cycles are broken deterministically. Every input row ends
-up in `nodes` or in `report["dropped_rows"]`, and `check_accounting` proves it.
+up in `nodes` or in `report["dropped_rows"]`, and `check_accounting` proves it. Where a snapshot's links come
+from its model rows (hub-stats, JSON Lines), a dropped row's links are dropped with it. A snapshot with no
+model left is an InputError.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from atlasgen.errors import InputError
 from atlasgen.snapshot import Snapshot
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge", "unknown")
@@ -40,6 +43,8 @@ ALIASES = {
     "merged": "merge",
     "merges": "merge",
 }
+# Formats whose links come from the model rows: a link's `row` is its child's row.
+LINKS_BY_MODEL_ROW = ("hub-stats", "jsonl")
 NODE_COLUMNS = [
     "id",
     "author",
@@ -70,7 +75,11 @@ def build_graph(snap: Snapshot) -> Graph:
     }
     report["repairs"].update(snap.notes)
     models = _clean_models(snap.models, report)
-    links = _clean_links(snap.links, set(models["id"]), report)
+    if models.empty:
+        reasons = ", ".join(f"{reason}: {n:,}" for reason, n in report["dropped"].items())
+        rows = f"all {report['input_rows']:,} rows were dropped ({reasons})" if reasons else "no rows"
+        raise InputError(snap.source.get("path", "snapshot"), f"no models: {rows}")
+    links = _clean_links(_links_of_kept_rows(snap, report), set(models["id"]), report)
     nodes = _nodes(models, links, report)
     index = pd.Series(np.arange(len(nodes)), index=nodes["id"].to_numpy())
     edges = pd.DataFrame(
@@ -106,6 +115,15 @@ def _count(report: dict[str, Any], key: str, n: Any) -> None:
         report["repairs"][key] = report["repairs"].get(key, 0) + int(n)
 
 
+def _links_of_kept_rows(snap: Snapshot, report: dict[str, Any]) -> pd.DataFrame:
+    """Where links come from the model rows, a dropped row's links go with it (a duplicate's other parents)."""
+    if snap.source.get("format") not in LINKS_BY_MODEL_ROW:
+        return snap.links
+    of_dropped = snap.links["row"].isin([r["row"] for r in report["dropped_rows"]])
+    _count(report, "links_of_dropped_rows", of_dropped.sum())
+    return snap.links[~of_dropped]
+
+
 def _clean_links(links: pd.DataFrame, model_ids: set[str], report: dict[str, Any]) -> pd.DataFrame:
     incomplete = links["child"].isna() | links["parent"].isna()
     _count(report, "incomplete_links_dropped", incomplete.sum())
@@ -138,7 +156,8 @@ def _nodes(models: pd.DataFrame, links: pd.DataFrame, report: dict[str, Any]) ->
     if missing:
         virtual = pd.DataFrame({"id": missing, "virtual": True})
         nodes = pd.concat([nodes, virtual], ignore_index=True)
-    owner = nodes["id"].str.split("/", n=1).str[0].where(nodes["id"].str.contains("/"), None)
+    owner = nodes["id"].str.split("/", n=1).str[0]
+    owner = owner.where(nodes["id"].str.contains("/", regex=False) & (owner != ""), None)
     nodes["author"] = nodes["author"].where(nodes["author"].notna(), owner)
     nodes["relation"] = "base"
     nodes["downloads"] = nodes["downloads"].astype("float64")

@@ -1,0 +1,268 @@
+"""Low-level parsing for snapshot.py's readers: raw values made safe to carry, and CSV records.
+
+Values: text is stripped; control characters are removed and lone surrogates replaced; an id with nothing
+visible is missing; a value of the wrong type, a number that is not a finite count and a date that is not
+ISO 8601 are blanked. Each change is counted in the snapshot's `notes` (report.json's repairs).
+
+CSV: `read_csv` reads the wanted columns of a CSV with the csv module, so that a malformed file is an
+InputError naming the data row and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from atlasgen.errors import InputError
+
+
+def missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, (float, np.floating, np.datetime64)) and bool(np.isnan(value))
+
+
+def bump(notes: dict[str, int], key: str, n: int = 1) -> None:
+    if n:
+        notes[key] = notes.get(key, 0) + n
+
+
+def checked(col: Any, n: int, notes: dict[str, int], name: str, ok: Any) -> list[Any]:
+    """A structured column's values, with those of the wrong type blanked and counted as invalid_<name>."""
+    if col is None:
+        return [None] * n
+    values = [v if missing(v) or ok(v) else None for v in col]
+    bump(
+        notes,
+        f"invalid_{name}",
+        sum(1 for v, raw in zip(values, col, strict=True) if v is None and not missing(raw)),
+    )
+    return values
+
+
+# Characters that show nothing: format characters (bidi marks, zero-width, BOM) and separators.
+_INVISIBLE = frozenset(("Cf", "Zs", "Zl", "Zp"))
+
+
+class Scrub:
+    """Makes text values safe to carry, counting into `notes` what it changed.
+
+    Ends are stripped of whitespace (and of invisible characters); control characters are removed
+    (`control_characters_removed`); lone surrogates, which no encoder writes, become U+FFFD
+    (`invalid_unicode_replaced`); a value that is not text is blanked (`invalid_<field>`). An id keeps its
+    inner invisible characters (it is the id) and is counted (`ids_with_invisible_characters`); an id with
+    nothing visible is missing.
+    """
+
+    def __init__(self, notes: dict[str, int]) -> None:
+        self.notes = notes
+        self.invisible: set[str] = set()
+
+    def column(self, col: Any, n: int, name: str, *, ident: bool = False) -> pd.Series:
+        if col is None:
+            return pd.Series([None] * n, dtype=object)
+        clean = self.ident if ident else self.text
+        return pd.Series([clean(v, name) for v in col], dtype=object)
+
+    def text(self, value: Any, name: str) -> str | None:
+        if not isinstance(value, str):
+            if not missing(value):
+                bump(self.notes, f"invalid_{name}")
+            return None
+        text = value.strip()
+        if not text.isprintable():  # the rare slow path: most text is printable
+            text = self._unprintable(text)
+        return text or None
+
+    def ident(self, value: Any, name: str = "id") -> str | None:
+        text = self.text(value, name)  # None if nothing visible is left: the ends are stripped of invisibles
+        if (
+            text is not None
+            and not value.isprintable()
+            and any(unicodedata.category(c) == "Cf" for c in value)
+        ):
+            self.invisible.add(text)
+        return text
+
+    def _unprintable(self, text: str) -> str:
+        cats = [unicodedata.category(ch) for ch in text]
+        out = "".join(
+            "\ufffd" if cat == "Cs" else ch for ch, cat in zip(text, cats, strict=True) if cat != "Cc"
+        )
+        bump(self.notes, "control_characters_removed", int("Cc" in cats))
+        bump(self.notes, "invalid_unicode_replaced", int("Cs" in cats))
+        start, end = 0, len(out)
+        while start < end and (out[start].isspace() or unicodedata.category(out[start]) in _INVISIBLE):
+            start += 1
+        while end > start and (out[end - 1].isspace() or unicodedata.category(out[end - 1]) in _INVISIBLE):
+            end -= 1
+        return out[start:end]
+
+    def finish(self) -> None:
+        bump(self.notes, "ids_with_invisible_characters", len(self.invisible))
+
+
+def _number(value: Any) -> float:
+    """A count from one raw value: NaN when missing, -1 (invalid) when it is not a finite number."""
+    if missing(value):
+        return math.nan
+    if isinstance(value, (bool, np.bool_)):
+        return -1.0
+    if isinstance(value, str):
+        if not value.strip():
+            return math.nan
+    elif not isinstance(value, (int, float, np.integer, np.floating)):
+        return -1.0
+    try:
+        num = float(value)
+    except (ValueError, OverflowError):
+        return -1.0
+    return num if math.isfinite(num) else -1.0
+
+
+def numbers(col: Any, n: int, notes: dict[str, int], name: str) -> pd.Series:
+    """Non-negative finite numbers; anything else that is present is blanked and counted."""
+    if col is None:
+        return pd.Series([math.nan] * n)
+    series = col if isinstance(col, pd.Series) else pd.Series(list(col), dtype=object)
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        nums = series.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        nums[np.isinf(nums)] = -1.0
+    else:
+        nums = np.array([_number(v) for v in series], dtype="float64")
+    bad = nums < 0
+    bump(notes, f"invalid_{name}", int(bad.sum()))
+    nums[bad] = np.nan
+    return pd.Series(nums, dtype="float64")
+
+
+def _date_text(value: Any) -> str | None:
+    """ISO 8601 text of a raw date, "-" when it cannot be one (so it parses to nothing), None when missing."""
+    if missing(value):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        # a year first: pandas would also read words such as "now" (a different date every build)
+        return text if text[:4].isascii() and text[:4].isdigit() else "-"
+    if hasattr(value, "isoformat"):  # datetime, date, pandas Timestamp
+        return str(value.isoformat())
+    return "-"
+
+
+def dates(col: Any, n: int, notes: dict[str, int]) -> pd.Series:
+    if col is None:
+        return pd.Series([None] * n, dtype=object)
+    if isinstance(col, pd.Series) and pd.api.types.is_datetime64_any_dtype(col.dtype):  # hub-stats
+        parsed = pd.to_datetime(col, utc=True)
+    else:
+        texts = pd.Series([_date_text(v) for v in col], dtype=object)
+        parsed = pd.to_datetime(texts, errors="coerce", utc=True, format="ISO8601")
+        bump(notes, "invalid_created_at", int((parsed.isna() & texts.notna()).sum()))
+    days = [None if pd.isna(d) else f"{d.year:04d}-{d.month:02d}-{d.day:02d}" for d in parsed]
+    return pd.Series(days, dtype=object)
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.isprintable() and any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    return isinstance(value, list) and any(has_lone_surrogate(v) for v in value)
+
+
+def replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
+    if isinstance(value, dict):
+        return {replace_surrogates(k): replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_surrogates(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+
+
+def read_csv(
+    path: Path, columns: tuple[str, ...], *, required: int, aliases: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """`columns` of a CSV (the first `required` must be there) as text, "" for empty: one row per record.
+
+    Blank lines are skipped, so row N is the file's N-th data record. Malformed CSV is an InputError naming
+    the row and line: an unclosed or stray quote, more fields than the header, bytes that are not UTF-8, or
+    a line break inside a field we read (what an unbalanced quote produces).
+    """
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
+    try:
+        text, undecodable = data.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
+        text, undecodable = data.decode("utf-8-sig", errors="surrogateescape"), True
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    index: list[int] = []
+    rows: list[list[str]] = []
+    line = 0
+    try:
+        for fields in reader:
+            start, line = line + 1, reader.line_num
+            if not fields:
+                continue
+            if undecodable and any(_has_surrogate(f) for f in fields):
+                raise InputError(
+                    path, f"not UTF-8 text (line {start})", row=len(rows) + 1 if header else None
+                )
+            if header is None:
+                header = [(aliases or {}).get(h.strip(), h.strip()) for h in fields]
+                index = _header_index(path, header, columns, required)
+                continue
+            values = [fields[i] if 0 <= i < len(fields) else "" for i in index]
+            extra = len(fields) > len(header)
+            if line > start and (extra or any("\n" in v or "\r" in v for v in values)):
+                problem = f"a quoted field runs from line {start} to {line}: an unbalanced quote?"
+                raise InputError(path, problem, row=len(rows) + 1)
+            if extra:
+                problem = f"{len(fields)} fields where the header has {len(header)} (line {start})"
+                raise InputError(path, problem, row=len(rows) + 1)
+            rows.append(values)
+    except csv.Error as exc:
+        problem = CSV_PROBLEMS.get(str(exc), str(exc))
+        raise InputError(
+            path, f"{problem} (line {line + 1})", row=len(rows) + 1 if header else None
+        ) from None
+    if header is None:
+        raise InputError(path, "empty file: expected a header row " + ",".join(columns[:required]))
+    return pd.DataFrame(rows, columns=list(columns), dtype=object)
+
+
+CSV_PROBLEMS = {
+    "unexpected end of data": "a quoted field is never closed",
+    "',' expected after '\"'": "a stray quote after a quoted field",
+}
+
+
+def _header_index(path: Path, header: list[str], columns: tuple[str, ...], required: int) -> list[int]:
+    absent = [c for c in columns[:required] if c not in header]
+    if absent:
+        raise InputError(path, f"missing column(s) {', '.join(absent)}; found {', '.join(header)}")
+    twice = [c for c in columns if header.count(c) > 1]
+    if twice:
+        raise InputError(path, f"column(s) {', '.join(twice)} given twice in the header")
+    return [header.index(c) if c in header else -1 for c in columns]
+
+
+def _has_surrogate(text: str) -> bool:
+    return not text.isprintable() and any("\udc80" <= ch <= "\udcff" for ch in text)
