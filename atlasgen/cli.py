@@ -387,6 +387,137 @@ def figure(
     click.echo(f"{result['models']:,} models, {w}x{h} px{dpi_note}: " + ", ".join(map(str, result["files"])))
 
 
+@cli.command()
+@click.argument("model_id")
+@click.option("--snapshot", type=click.Path(path_type=Path), help="Snapshot file (default: the sample).")
+@click.option("--atlas", type=click.Path(path_type=Path), help="A built atlas directory to read instead.")
+@click.option(
+    "--snapshot-format",
+    type=click.Choice(["hub-stats", "jsonl", "csv"]),
+    help="Format of --snapshot; default: from the file name.",
+)
+@click.option("--nodes", type=click.Path(path_type=Path), help="Node CSV for an edge CSV --snapshot.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json (sorted keys) for tools.",
+)
+@click.option(
+    "--children",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many of the most-downloaded direct children to list.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["licence-change", "licence-family-change"]),
+    help="Exit with status 3 when the ancestry has a declared-licence change (any, or between families).",
+)
+def lineage(
+    model_id: str,
+    snapshot: Path | None,
+    atlas: Path | None,
+    snapshot_format: str | None,
+    nodes: Path | None,
+    fmt: str,
+    children: int,
+    fail_on: str | None,
+) -> None:
+    """Show MODEL_ID's ancestry up to its root(s) with relation and declared licence at every hop, the
+    declared-licence changes along it, and its descendants (from a snapshot, an atlas or the sample)."""
+    from atlasgen.lineage import EXIT_LICENCE_CHANGE, check_options, failing, lineage_of, load
+    from atlasgen.lineage import text_lines as lineage_text
+    from atlasgen.lineage import to_json as lineage_json
+
+    check_options(snapshot, atlas, snapshot_format, nodes)
+    dag = load(snapshot=snapshot, atlas=atlas, fmt=snapshot_format, nodes=nodes)
+    result = lineage_of(dag, model_id, children=children)
+    click.echo(lineage_json(result) if fmt == "json" else "\n".join(lineage_text(result)) + "\n", nl=False)
+    if found := failing(result, fail_on):
+        click.echo(f"--fail-on {fail_on}: {found} declared-licence change(s) in the ancestry", err=True)
+        click.get_current_context().exit(EXIT_LICENCE_CHANGE)
+
+
+@cli.command()
+@click.option(
+    "--atlas",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A built atlas directory (reads positions.parquet and lineage.parquet).",
+)
+@click.option(
+    "--leaderboard",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Open LLM Leaderboard CSV (v2, v1, or id,accuracy): the accuracy attribute, joined by model id.",
+)
+@click.option(
+    "--attribute",
+    "attributes",
+    multiple=True,
+    type=click.Choice(["task", "licence", "accuracy"]),
+    help="Attribute to predict (repeatable); default: task and licence, and accuracy with --leaderboard.",
+)
+@click.option(
+    "--evaluate", is_flag=True, help="Hide a share of the known values and score predictions vs the baseline."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="--evaluate output: text for people; json (sorted keys) for tools.",
+)
+@click.option(
+    "--holdout",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="--evaluate: share of the models with a known value to hide.",
+)
+@click.option("--seed", default=0, show_default=True, help="--evaluate: seed of the held-out split.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Imputed values (.parquet, or .csv) for the models missing them; with --evaluate: the table.",
+)
+def predict(
+    atlas: Path,
+    leaderboard: Path | None,
+    attributes: tuple[str, ...],
+    evaluate: bool,
+    fmt: str,
+    holdout: float,
+    seed: int,
+    out: Path | None,
+) -> None:
+    """Predict task, declared licence and leaderboard accuracy from a model's atlas neighbours.
+
+    Lineage neighbours (parents, children, siblings) vote first, the nearest models on the map otherwise.
+    Imputed values are written with imputed=True and their evidence.
+    """
+    from atlasgen.predict import PredictOptions, run
+
+    text = run(
+        atlas=atlas,
+        attributes=attributes,
+        leaderboard=leaderboard,
+        evaluate_only=evaluate,
+        fmt=fmt,
+        out=out,
+        opts=PredictOptions(holdout=holdout, seed=seed),
+    )
+    if evaluate and out is not None:
+        out.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
 def main() -> None:
     try:
         cli(prog_name="atlasgen")
