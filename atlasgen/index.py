@@ -87,7 +87,7 @@ def encode_key(prefix: str) -> str:
         elif ch == " ":
             out.append("_")
         else:
-            out.extend(f"-{b:02x}" for b in ch.encode("utf-8"))
+            out.extend(f"-{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
     return "".join(out)
 
 
