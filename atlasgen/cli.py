@@ -84,6 +84,13 @@ def cli(verbose: bool) -> None:
     is_flag=True,
     help="Reuse the stages an interrupted build into OUT completed for the same snapshot and options.",
 )
+@click.option(
+    "--focus",
+    multiple=True,
+    metavar="MODEL_ID|org:NAME",
+    help="Chart only this model's family (its connected lineage: ancestors, descendants and their "
+    "relatives) or an organisation's models with their families; repeat to combine.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 def build(
     snapshot: Path | None,
@@ -101,6 +108,7 @@ def build(
     workers: int | None,
     dask_scheduler: str | None,
     resume: bool,
+    focus: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Build a static atlas site from SNAPSHOT (default: the embedded sample of ~29k real Hub models).
@@ -127,6 +135,7 @@ def build(
         dask_scheduler=dask_scheduler,
         resume=resume,
         progress=not quiet,
+        focus=focus,
     )
     if not quiet:
         for line in summary_lines(report):

@@ -216,7 +216,10 @@ def _summarise(nodes: pd.DataFrame, edges: pd.DataFrame, report: dict[str, Any])
 
 
 def check_accounting(report: dict[str, Any]) -> None:
-    """Every input row is in the atlas or dropped with a reason; anything else is a bug in this module."""
-    accounted = report["models"] + report["dropped_total"]
+    """Every input row is in the atlas, dropped with a reason, or outside a focus (focus.py); anything else is
+    a bug in this module."""
+    accounted = (
+        report["models"] + report["dropped_total"] + report.get("focus", {}).get("models_outside_focus", 0)
+    )
     if accounted != report["input_rows"] or len(report["dropped_rows"]) != report["dropped_total"]:
         raise AssertionError(f"lost models: {report['input_rows']} in, {accounted} accounted for")

@@ -54,6 +54,7 @@ def build_atlas(
     dask_scheduler: str | None = None,
     resume: bool = False,
     progress: bool = True,
+    focus: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Build a complete static atlas site in `out`; return the build report.
 
@@ -62,7 +63,9 @@ def build_atlas(
     tiles get what the index and viewer leave, and the deepest zooms / least important layers that don't
     fit are dropped and reported. Each completed stage is recorded beside `out` until the build succeeds;
     `resume` reuses the stages an interrupted build recorded for the same inputs and options (stages.py).
+    `focus` (model ids and ``org:NAME``) charts only those families (focus.py); atlas.json says which.
     """
+    from atlasgen.focus import focus_graph, manifest_entry, parse_specs
     from atlasgen.graph import build_graph
     from atlasgen.index import write_index
     from atlasgen.labels import write_labels
@@ -71,19 +74,24 @@ def build_atlas(
     from atlasgen.site import viewer_dir, write_site
     from atlasgen.snapshot import SAMPLE, read_snapshot
     from atlasgen.tiles import render_layers
+    from atlasgen.trends_page import write_trends
 
     budget_bytes, layers = _check_options(out, budget, layers, previous)
+    focus = parse_specs(focus)
     outdir.recover(out)
     outdir.remove_stale(out)
     timings: dict[str, float] = {}
     cache = stages.StageCache(out, resume=resume, timings=timings)
     ident = stages.file_identity
     key = stages.fingerprint(stages.environment(), ident(snapshot or SAMPLE), fmt, ident(nodes))
+    if focus:
+        key = stages.fingerprint(key, "focus", list(focus))  # as given: their order is in the report
     if (cached := cache.get("graph", key)) is None:
         with _stage("snapshot", timings):
             snap = read_snapshot(snapshot, fmt=fmt, nodes=nodes)
         with _stage("graph", timings):
-            cached = cache.put("graph", key, (build_graph(snap), snap.source))
+            graph, _ = focus_graph(build_graph(snap), focus)
+            cached = cache.put("graph", key, (graph, snap.source))
     graph, source = cached
     nodes_df, edges = graph.nodes, graph.edges
     seeds, since = None, None
@@ -146,12 +154,15 @@ def build_atlas(
         data["snapshot"] = "snapshot.json"
         _write_json(work / "snapshot.json", snapshot_manifest(source, report))
         manifest = _manifest(report, source, tiles["layers"], data, layout_info, seed, xy)
+        if (focused := manifest_entry(report)) is not None:
+            manifest["focus"] = focused
         if since is not None:
             manifest["previous"] = report["previous"] = since
             for layer in manifest["layers"]:
                 if layer["id"] == "new" and since.get("date"):
                     layer["title"] = f"New since {since['date']}"
-        with _stage("site", timings):
+        with _stage("site", timings):  # the trends page is part of the site stage (report.json's stages)
+            manifest["trends"] = write_trends(nodes_df, edges, work, manifest["snapshot"])
             write_site(work, manifest)
         report["timings_s"] = timings
         if cache.reused:
@@ -320,6 +331,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         ),
         f"without documented lineage: {report['without_lineage']:,}",
     ]
+    from atlasgen.focus import summary_line
+
+    if (focused := summary_line(report)) is not None:
+        lines.append(focused)
     if report["repairs"]:
         lines.append(
             "repairs: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report["repairs"].items())

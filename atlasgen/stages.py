@@ -13,8 +13,8 @@ overwrites the entries as it goes). What each entry holds:
 
 An entry is used only when its **key** matches: a fingerprint of everything the stage's output depends on,
 chained through the stages before it. The graph key covers the atlasgen and library versions, the snapshot
-(path as given, size and SHA-256; the embedded sample's file when there is none), ``--format`` and
-``--nodes``; layout adds ``--seed``, ``--backend``, ``--max-iter`` and the ``--previous`` positions file;
+(path as given, size and SHA-256; the embedded sample's file when there is none), ``--format``,
+``--nodes`` and the ``--focus`` specs (when there are any); layout adds ``--seed``, ``--backend``, ``--max-iter`` and the ``--previous`` positions file;
 index adds ``--max-zoom``; tiles adds the layers, ``--retina``, ``--budget`` and the bytes the index and
 viewer take. ``--workers`` and ``--dask-scheduler`` change no output byte and are not part of any key.
 

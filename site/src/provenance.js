@@ -13,6 +13,9 @@ export function createProvenance(footer, atlas, { relationOf }) {
   const source = snapshot.label || snapshot.source || '';
   const previous = atlas.previous && typeof atlas.previous === 'object' ? atlas.previous : null;
   const since = previous ? previous.date || previous.label || 'the previous atlas' : null;
+  // A focus atlas (`build --focus`) charts only some families: say which, and of how many models.
+  const focus = atlas.focus && typeof atlas.focus === 'object' && Array.isArray(atlas.focus.specs) ? atlas.focus : null;
+  const focusText = focus ? `${focus.specs.map(String).join(', ')} — ${formatFull(focus.models)} of ${formatFull(focus.of)} models` : null;
 
   const row = (label, value, cls) => [h('dt', { text: label }), h('dd', { class: cls, text: value ?? '—' })];
   const byRelation = Object.entries(counts.edges_by_relation || {})
@@ -36,6 +39,7 @@ export function createProvenance(footer, atlas, { relationOf }) {
       ...row('Date', snapshot.date),
       ...row('Format', snapshot.format),
       ...row('Generator', generator),
+      ...(focus ? row('Focus', focusText) : []),
     ]),
     h('h3', { text: 'Counts' }),
     h('dl', { class: 'facts' }, [
@@ -61,12 +65,14 @@ export function createProvenance(footer, atlas, { relationOf }) {
     counts.edges === undefined ? null : `${formatFull(counts.edges)} derivations`,
     previous ? `${formatFull(previous.new_models)} new` : null,
     snapshot.date ? `snapshot ${snapshot.date}` : null,
+    focus ? `focus: ${focus.specs.map(String).join(', ')}` : null,
   ].filter(Boolean);
   const about = h('button', { type: 'button', class: 'footer-about', 'aria-haspopup': 'dialog', onclick: () => dialog.showModal() }, 'About & provenance');
   footer.replaceChildren(
     h('span', { class: 'footer-main', text: parts.join(' · ') }),
     h('span', { class: 'footer-source', title: source, text: source ? `source: ${source}` : '' }),
     about,
+    ...(typeof atlas.trends === 'string' && /^[\w.-]+\.html$/.test(atlas.trends) ? [h('a', { class: 'footer-about', href: atlas.trends, text: 'Trends' })] : []),
     h('span', { class: 'footer-credit', text: `${generator} · Leaflet` }),
   );
   return { open: () => dialog.showModal(), isOpen: () => dialog.open };
