@@ -32,10 +32,10 @@ LOSSLESS_METHOD = 1
 # map under 300 KB. Measured on the 2M synthetic Hub's 8 densest z2 tiles: lossless 470 KB; 32 colours
 # 162 KB with a mean error of 3.4/255 per channel (over the map background); lossy WebP (q70) 173 KB but
 # 13.5/255, because its 4:2:0 chroma bleeds neighbouring colours into the near-white bases and shows as a
-# seam against a lossless neighbour. Reduction is kept only where it saves at least 1 - LOSSY_GAIN.
+# seam against a lossless neighbour. Reduction is kept only where it saves at least 1 - DENSE_GAIN.
 DENSE_BYTES = 8_000
 DENSE_COLOURS = 32
-LOSSY_GAIN = 0.6
+DENSE_GAIN = 0.6
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in global pixels, half-open
 IntArray = npt.NDArray[np.int64]
@@ -261,7 +261,7 @@ def encode_tile(offsets: IntArray, rgba: Packed, tile_px: int) -> bytes:
     if len(exact) <= DENSE_BYTES * (tile_px // TILE) ** 2:
         return exact
     reduced = _webp(image.quantize(DENSE_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE))
-    return reduced if len(reduced) < LOSSY_GAIN * len(exact) else exact
+    return reduced if len(reduced) < DENSE_GAIN * len(exact) else exact
 
 
 def _webp(image: Image.Image) -> bytes:
