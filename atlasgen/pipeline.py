@@ -70,6 +70,7 @@ def build_atlas(
     from atlasgen.index import write_index
     from atlasgen.labels import write_labels
     from atlasgen.layout import layout_atlas
+    from atlasgen.licence_changes import write_licence_changes
     from atlasgen.positions import read_previous, snapshot_manifest, write_lineage, write_positions
     from atlasgen.site import viewer_dir, write_site
     from atlasgen.snapshot import SAMPLE, read_snapshot
@@ -130,6 +131,7 @@ def build_atlas(
                 data["positions"] = write_positions(nodes_df, xy, work)
                 data["lineage"] = write_lineage(nodes_df["id"], edges, work)
                 data.update(write_labels(nodes_df, edges, xy, work, max_zoom=max_zoom))
+                data["licences"] = write_licence_changes(nodes_df, edges, work)
                 cache.put("index", key, data, work, list(work.iterdir()))
         reserved = _tree_bytes(work) + _tree_bytes(viewer_dir())
         key = stages.fingerprint(key, layers, retina, budget_bytes, reserved)

@@ -22,7 +22,16 @@ export function createUrls(data) {
     detailChunk: (chunk) => fill(data.details.template, { chunk }),
     pickCell: (z, x, y) => fill(data.pick.template, { z, x, y }),
     labels: typeof data.labels === 'string' ? data.labels : null, // map labels, optional
+    licences: licenceUrls(data.licences), // declared-licence changes, optional
   };
+}
+
+// The licence changes' files (atlasgen/licence_changes.py), or null for an atlas without them.
+function licenceUrls(licences) {
+  if (!licences || typeof licences !== 'object') return null;
+  const { families, top, template } = licences;
+  if (![families, top, template].every((v) => typeof v === 'string')) return null;
+  return { families, top, chunk: (chunk) => fill(template, { chunk }) };
 }
 
 // The model's page on the Hub: each path part percent-encoded, nothing else ever goes into an href.

@@ -10,6 +10,7 @@ import { createFetcher } from './fetcher.js';
 import { createHover } from './hover.js';
 import { createLabels } from './labels.js';
 import { createLayerSwitcher } from './layers.js';
+import { createLicenceChanges } from './licences.js';
 import { ancestry, descendants } from './lineage.js';
 import { createMap } from './map.js';
 import { createOverlay } from './overlay.js';
@@ -88,7 +89,8 @@ async function start() {
     switcher.set(base, overlays);
     switcher.setZoom(view.view().z);
     view.map.on('zoomend', () => switcher.setZoom(view.view().z));
-    createProvenance($('footer'), atlas, { relationOf });
+    const licences = createLicenceChanges(urls.licences, fetcher);
+    createProvenance($('footer'), atlas, { relationOf, links: licences ? [licences.button] : [] });
     share = createShare($('share'), $('share-popup'), { link: () => url.link(state()) });
   } else {
     const credit = $('embed-credit');

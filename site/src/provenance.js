@@ -6,7 +6,7 @@ import { formatFull, h, safeColor } from './dom.js';
 const share = (part, whole) => (whole ? `${((100 * part) / whole).toFixed(1)}%` : '—');
 const humanise = (key) => String(key).replace(/[_-]+/g, ' ');
 
-export function createProvenance(footer, atlas, { relationOf }) {
+export function createProvenance(footer, atlas, { relationOf, links = [] }) {
   const snapshot = atlas.snapshot || {};
   const counts = atlas.counts || {};
   const generator = atlas.generator ? `${atlas.generator.name} ${atlas.generator.version}` : 'atlasgen';
@@ -73,6 +73,7 @@ export function createProvenance(footer, atlas, { relationOf }) {
     h('span', { class: 'footer-source', title: source, text: source ? `source: ${source}` : '' }),
     about,
     ...(typeof atlas.trends === 'string' && /^[\w.-]+\.html$/.test(atlas.trends) ? [h('a', { class: 'footer-about', href: atlas.trends, text: 'Trends' })] : []),
+    ...links, // more footer links (the licence changes)
     h('span', { class: 'footer-credit', text: `${generator} · Leaflet` }),
   );
   return { open: () => dialog.showModal(), isOpen: () => dialog.open };
