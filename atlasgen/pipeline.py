@@ -84,7 +84,8 @@ def build_atlas(
     timings: dict[str, float] = {}
     cache = stages.StageCache(out, resume=resume, timings=timings)
     ident = stages.file_identity
-    key = stages.fingerprint(stages.environment(), ident(snapshot or SAMPLE), fmt, ident(nodes))
+    snapshot_id = ident(snapshot or SAMPLE)  # [path, size, sha256]: the resume key and snapshot.json
+    key = stages.fingerprint(stages.environment(), snapshot_id, fmt, ident(nodes))
     if focus:
         key = stages.fingerprint(key, "focus", list(focus))  # as given: their order is in the report
     if (cached := cache.get("graph", key)) is None:
@@ -154,7 +155,8 @@ def build_atlas(
         report = _report(graph.report, source, layout_info, timings, seed)
         report["tiles"] = {"bytes": tiles["bytes"], "dropped": tiles["dropped"], "budget": budget_bytes}
         data["snapshot"] = "snapshot.json"
-        _write_json(work / "snapshot.json", snapshot_manifest(source, report))
+        digest = snapshot_id[2] if snapshot is not None and snapshot_id and len(snapshot_id) == 3 else None
+        _write_json(work / "snapshot.json", snapshot_manifest(source, report, digest))
         manifest = _manifest(report, source, tiles["layers"], data, layout_info, seed, xy)
         if (focused := manifest_entry(report)) is not None:
             manifest["focus"] = focused

@@ -81,12 +81,14 @@ def write_lineage(ids: pd.Series, edges: pd.DataFrame, out_dir: Path) -> str:
     return LINEAGE
 
 
-def snapshot_manifest(source: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+def snapshot_manifest(
+    source: dict[str, Any], report: dict[str, Any], sha256: str | None = None
+) -> dict[str, Any]:
     """The snapshot manifest: the input's provenance and SHA-256 (when it is a file) and what was built."""
     manifest: dict[str, Any] = {k: source[k] for k in ("label", "format", "date") if k in source}
     path = Path(str(source.get("path", "")))
     if path.is_file():
-        manifest["sha256"] = file_sha256(path)
+        manifest["sha256"] = sha256 or file_sha256(path)  # the caller's digest of this file, if it has one
         manifest["bytes"] = path.stat().st_size
     manifest |= {k: report[k] for k in ("input_rows", "models", "edges", "virtual", "without_lineage")}
     return manifest

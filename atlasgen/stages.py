@@ -73,11 +73,9 @@ def file_identity(path: Path | None) -> list[Any] | None:
     """A file by its path as given, size and SHA-256 (None for no file)."""
     if path is None or not path.is_file():
         return None if path is None else [str(path), "missing"]
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return [str(path), path.stat().st_size, digest.hexdigest()]
+    from atlasgen.positions import file_sha256
+
+    return [str(path), path.stat().st_size, file_sha256(path)]
 
 
 class StageCache:
