@@ -116,7 +116,7 @@ def build(
     Writes OUT/index.html, atlas.json, report.json, tiles/ and data/. Every input model ends up in the
     atlas or in report.json with the reason it was dropped.
     """
-    from atlasgen.pipeline import build_atlas, summary_lines
+    from atlasgen.pipeline.build import build_atlas, summary_lines
 
     report = build_atlas(
         snapshot,
@@ -190,7 +190,7 @@ def fetch(
 
     Reads HF_TOKEN (optional) and HF_ENDPOINT (a mirror or test server) from the environment.
     """
-    from atlasgen.fetch import RetryPolicy, fetch_snapshot
+    from atlasgen.ingest.fetch import RetryPolicy, fetch_snapshot
 
     manifest = fetch_snapshot(
         source=source,
@@ -228,7 +228,7 @@ def synth(models: int, out: Path, seed: int, no_lineage: float) -> None:
 
     The lineage shape, relation mix, downloads and tasks follow the measurements in docs/synth.md.
     """
-    from atlasgen.synth import write_synthetic_hub
+    from atlasgen.ingest.synth import write_synthetic_hub
 
     stats = write_synthetic_hub(models, out, seed=seed, no_lineage=no_lineage)
     click.echo(f"{models:,} synthetic models written to {out} ({stats.get('edges', 0):,} edges)")
@@ -240,7 +240,7 @@ def synth(models: int, out: Path, seed: int, no_lineage: float) -> None:
 @click.option("--port", default=8000, show_default=True, help="Port (0 picks a free one).")
 def serve(directory: Path, host: str, port: int) -> None:
     """Preview a built atlas in DIRECTORY at http://HOST:PORT/ (Ctrl-C stops)."""
-    from atlasgen.serve import make_server
+    from atlasgen.tools.serve import make_server
 
     server = make_server(directory, host, port)
     click.echo(f"serving {directory} at http://{host}:{server.server_address[1]}/  (Ctrl-C to stop)")
@@ -297,7 +297,7 @@ def diff(
     Reports models added and removed, lineage edges added and removed by relation, the families that grew
     most and, for two atlases, how far the models in both moved.
     """
-    from atlasgen.diff import diff_paths, text_lines, to_json
+    from atlasgen.tools.diff import diff_paths, text_lines, to_json
 
     result = diff_paths(
         old,
@@ -372,7 +372,7 @@ def figure(
     formats: str,
 ) -> None:
     """Render a region of an atlas as a print-quality figure (PNG, SVG, PDF) with legend and attribution."""
-    from atlasgen.figure import figure_options, make_figure
+    from atlasgen.tools.figure.make import figure_options, make_figure
 
     opts = figure_options(
         atlas=atlas,
@@ -438,9 +438,9 @@ def lineage(
 ) -> None:
     """Show MODEL_ID's ancestry up to its root(s) with relation and declared licence at every hop, the
     declared-licence changes along it, and its descendants (from a snapshot, an atlas or the sample)."""
-    from atlasgen.lineage import EXIT_LICENCE_CHANGE, check_options, failing, lineage_of, load
-    from atlasgen.lineage import text_lines as lineage_text
-    from atlasgen.lineage import to_json as lineage_json
+    from atlasgen.tools.lineage import EXIT_LICENCE_CHANGE, check_options, failing, lineage_of, load
+    from atlasgen.tools.lineage import text_lines as lineage_text
+    from atlasgen.tools.lineage import to_json as lineage_json
 
     check_options(snapshot, atlas, snapshot_format, nodes)
     dag = load(snapshot=snapshot, atlas=atlas, fmt=snapshot_format, nodes=nodes)
@@ -510,7 +510,7 @@ def predict(
     Lineage neighbours (parents, children, siblings) vote first, the nearest models on the map otherwise.
     Imputed values are written with imputed=True and their evidence.
     """
-    from atlasgen.predict import PredictOptions, run
+    from atlasgen.tools.predict import PredictOptions, run
 
     text = run(
         atlas=atlas,

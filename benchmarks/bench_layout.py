@@ -118,9 +118,9 @@ def hub_graph(models: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The synthetic Hub through atlasgen's own reader and graph builder (as the pipeline sees it)."""
     import pyarrow.parquet as pq
 
-    from atlasgen.graph import build_graph
-    from atlasgen.snapshot import read_snapshot
-    from atlasgen.synth import synthesize_hub
+    from atlasgen.graph.dag import build_graph
+    from atlasgen.ingest.snapshot import read_snapshot
+    from atlasgen.ingest.synth import synthesize_hub
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hub.parquet"

@@ -36,7 +36,7 @@ def _run_ours(
 ) -> dict[str, Any]:
     import pandas as pd
 
-    from atlasgen.tiles import render_layers
+    from atlasgen.tiles.pyramid import render_layers
 
     pts = pd.read_parquet(points)
     if n and n < len(pts):
@@ -65,7 +65,7 @@ def _run_datashader(points: str, n: int, max_zoom: int, out: str) -> dict[str, A
     import pandas as pd
     from datashader.tiles import render_tiles
 
-    from atlasgen.palette import RELATION, popularity_weight
+    from atlasgen.tiles.palette import RELATION, popularity_weight
 
     pts = pd.read_parquet(points)
     if n and n < len(pts):

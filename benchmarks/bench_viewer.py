@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser_util import ARGS, CHROMIUM
 
-from atlasgen.serve import make_server
+from atlasgen.tools.serve import make_server
 
 QUERIES = ["llama 3 8b gguf", "qwen2.5 7b instruct", "mistral", "gemma 2 9b", "bert base uncased"]
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from atlasgen.hubschema import SCHEMA
+from atlasgen.ingest.hubschema import SCHEMA
 
 RELATION = {"finetuned": "finetune", "quantized": "quantized", "merged": "merge", "adapter": "adapter"}
 SNAPSHOT = "hf-snapshot/hakanotal-hf-dep-network-analysis/c952a70d68df/network_data"

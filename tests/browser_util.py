@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from atlasgen.serve import make_server
+from atlasgen.tools.serve import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -27,7 +27,7 @@ ARGS = [
 
 
 def skip_reason() -> str | None:
-    from atlasgen.site import viewer_dir
+    from atlasgen.publish.site import viewer_dir
 
     if not CHROMIUM.is_file():
         return f"{CHROMIUM} is missing (apt-get install chromium)"

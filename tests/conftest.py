@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def sample_atlas(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The embedded real sample, built once per test session (about a minute on 2 cores)."""
-    from atlasgen.pipeline import build_atlas
+    from atlasgen.pipeline.build import build_atlas
 
     out = tmp_path_factory.mktemp("sample") / "atlas"
     build_atlas(None, out, seed=0, backend="cpu", progress=False)

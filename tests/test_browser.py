@@ -25,8 +25,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     need_browser()
-    from atlasgen import index
-    from atlasgen.pipeline import build_atlas
+    from atlasgen.index import stage as index
+    from atlasgen.pipeline.build import build_atlas
 
     out = tmp_path_factory.mktemp("browser") / "atlas"
     small = index.Sizes(leaf_max=4, top=3, chunk=8, names_block=5, names_group=2, children_cap=50, pick_max=4)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atlasgen import tiles
-from atlasgen.budget import PRIORITY, format_size, parse_size
-from atlasgen.palette import RELATIONS
+from atlasgen.tiles import pyramid as tiles
+from atlasgen.tiles.budget import PRIORITY, format_size, parse_size
+from atlasgen.tiles.palette import RELATIONS
 
 
 def atlas(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

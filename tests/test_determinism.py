@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from atlasgen.pipeline import build_atlas, reproducible
+from atlasgen.pipeline.build import build_atlas, reproducible
 
 MODELS = 3000  # enough for zooms 0-4, the edges layer from z2, and every index part
 
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from atlasgen.synth import write_synthetic_hub
+    from atlasgen.ingest.synth import write_synthetic_hub
 
     path = tmp_path_factory.mktemp("snap") / "hub.parquet"
     write_synthetic_hub(MODELS, path, seed=0)

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from atlasgen.artifacts import write_lineage, write_positions
 from atlasgen.cli import cli
-from atlasgen.diff import diff_frames, diff_paths, new_since, text_lines
 from atlasgen.errors import AtlasgenError
-from atlasgen.graph import build_graph
+from atlasgen.graph.dag import build_graph
+from atlasgen.ingest.snapshot import SAMPLE, read_snapshot
 from atlasgen.layout.stable import displacement
-from atlasgen.positions import write_lineage, write_positions
-from atlasgen.snapshot import SAMPLE, read_snapshot
+from atlasgen.tools.diff import diff_frames, diff_paths, new_since, text_lines
 
 HF_EDGES = (
     Path(__file__).resolve().parents[2]

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny atlas, with the example page beside it (the same origin, as on a Pages site)."""
     need_browser()
-    from atlasgen.pipeline import build_atlas
+    from atlasgen.pipeline.build import build_atlas
 
     out = tmp_path_factory.mktemp("embedding") / "atlas"
     build_atlas(TINY, out, seed=0, backend="cpu", progress=False)

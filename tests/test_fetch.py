@@ -37,9 +37,9 @@ from hub_server import (
     slice_models,
 )
 
-from atlasgen import fetch_retry
 from atlasgen.errors import AtlasgenError, FetchError
-from atlasgen.fetch import (
+from atlasgen.ingest import fetch_retry
+from atlasgen.ingest.fetch import (
     API_EXPAND,
     JSONL_FIELDS,
     RetryPolicy,
@@ -431,7 +431,7 @@ def test_resume_goes_on_from_the_checkpoint(
     torn = b'{"id":"weqweasdas/RM-Gemma-7B"}\n{"id":"torn/hal'
     with partial_path(out).open("ab") as f:
         f.write(torn)
-    with caplog.at_level(logging.INFO, logger="atlasgen.fetch"):
+    with caplog.at_level(logging.INFO, logger="atlasgen.ingest.fetch"):
         fetch_snapshot(source="api", out=out, progress=False, resume=True, retry=FAST)
     assert_exact_listing(small_hub, out)
     assert [_page_of(r) for r in small_hub.requests_for("/api/models")] == list(range(4, N_PAGES + 1))
@@ -470,7 +470,7 @@ def test_without_resume_the_checkpoint_is_discarded(
 ) -> None:
     out = tmp_path / "models.jsonl"
     fail_at_page(small_hub, out, 3)
-    with caplog.at_level(logging.WARNING, logger="atlasgen.fetch"):
+    with caplog.at_level(logging.WARNING, logger="atlasgen.ingest.fetch"):
         fetch_snapshot(source="api", out=out, progress=False, retry=FAST)
     assert_exact_listing(small_hub, out)
     assert [_page_of(r) for r in small_hub.requests_for("/api/models")] == list(range(1, N_PAGES + 1))
@@ -482,7 +482,7 @@ def test_resume_with_other_options_or_nothing_to_resume_starts_over(
 ) -> None:
     out = tmp_path / "models.jsonl"
     fail_at_page(small_hub, out, 3)
-    with caplog.at_level(logging.WARNING, logger="atlasgen.fetch"):
+    with caplog.at_level(logging.WARNING, logger="atlasgen.ingest.fetch"):
         manifest = fetch_snapshot(source="api", out=out, limit=300, progress=False, resume=True, retry=FAST)
     assert manifest["rows"] == 300
     assert [r["id"] for r in read_jsonl(out)] == [m["id"] for m in small_hub.models[:300]]
@@ -490,7 +490,7 @@ def test_resume_with_other_options_or_nothing_to_resume_starts_over(
     assert "was fetched with other options" in caplog.text
 
     fresh = tmp_path / "fresh.jsonl"
-    with caplog.at_level(logging.WARNING, logger="atlasgen.fetch"):
+    with caplog.at_level(logging.WARNING, logger="atlasgen.ingest.fetch"):
         fetch_snapshot(source="api", out=fresh, limit=10, progress=False, resume=True)
     assert len(read_jsonl(fresh)) == 10
     assert "nothing to resume" in caplog.text
@@ -640,7 +640,10 @@ def test_hub_stats_gives_up_and_keeps_the_previous_snapshot(
     out = tmp_path / "hub-stats.parquet"
     out.write_bytes(b"previous snapshot")
     (tmp_path / ".hub-stats.parquet.download" / "blobs").mkdir(parents=True)  # left by a killed run
-    with caplog.at_level(logging.WARNING, logger="atlasgen.fetch"), pytest.raises(FetchError) as caught:
+    with (
+        caplog.at_level(logging.WARNING, logger="atlasgen.ingest.fetch"),
+        pytest.raises(FetchError) as caught,
+    ):
         fetch_snapshot(source="hub-stats", out=out, progress=False, retry=replace(FAST, retries=2))
     assert re.search(
         r"HTTP 502 from http://127\.0\.0\.1:\d+/datasets/cfahlgren1/hub-stats/resolve/main/models\.parquet.*"

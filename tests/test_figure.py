@@ -23,14 +23,15 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from atlasgen import figure_style, figure_svg
 from atlasgen.cli import cli
 from atlasgen.errors import AtlasgenError, InputError
-from atlasgen.figure import figure_options, make_figure, parse_size, plan_figure
-from atlasgen.figure_layout import Plan
-from atlasgen.figure_scene import encode
-from atlasgen.figure_style import contrast, themed_color
-from atlasgen.palette import BACKGROUND, LICENCE, relation_legend
+from atlasgen.tiles.palette import BACKGROUND, LICENCE, relation_legend
+from atlasgen.tools.figure import style as figure_style
+from atlasgen.tools.figure import svg as figure_svg
+from atlasgen.tools.figure.layout import Plan
+from atlasgen.tools.figure.make import figure_options, make_figure, parse_size, plan_figure
+from atlasgen.tools.figure.scene import encode
+from atlasgen.tools.figure.style import contrast, themed_color
 
 GOLDEN = Path(__file__).parent / "data" / "figure"
 HOSTILE = '"><script>alert(1)</script>'
@@ -317,9 +318,9 @@ def test_light_theme_keeps_each_colours_prominence() -> None:
 def published_atlas(out: Path) -> Path:
     """tests/data/tiny through the real snapshot, graph and publishing code (positions.py), on a grid
     instead of a ForceAtlas2 layout (which would cost seconds of JIT here)."""
-    from atlasgen.graph import build_graph
-    from atlasgen.positions import write_lineage, write_positions
-    from atlasgen.snapshot import read_snapshot
+    from atlasgen.artifacts import write_lineage, write_positions
+    from atlasgen.graph.dag import build_graph
+    from atlasgen.ingest.snapshot import read_snapshot
 
     snap = read_snapshot(Path(__file__).parent / "data" / "tiny" / "edges.csv")
     graph = build_graph(snap)

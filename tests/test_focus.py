@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from atlasgen.cli import cli
 from atlasgen.errors import BuildError
-from atlasgen.focus import focus_graph, parse_specs
-from atlasgen.graph import Graph, build_graph
-from atlasgen.pipeline import build_atlas
-from atlasgen.snapshot import read_snapshot
+from atlasgen.graph.dag import Graph, build_graph
+from atlasgen.graph.focus import focus_graph, parse_specs
+from atlasgen.ingest.snapshot import read_snapshot
+from atlasgen.pipeline.build import build_atlas
 
 # Four families (islands). `acme` has models in the first two; `third/x` is in the second only as the other
 # parent of a merge: a relative of acme/root-ft, neither its ancestor nor its descendant.
@@ -187,7 +187,7 @@ class Killed(BaseException):
 def test_resume_rebuilds_the_graph_for_another_focus(
     edges_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import atlasgen.site
+    import atlasgen.publish.site
 
     out = tmp_path / "site"
 
@@ -196,7 +196,7 @@ def test_resume_rebuilds_the_graph_for_another_focus(
             raise Killed
 
         with monkeypatch.context() as patch:
-            patch.setattr(atlasgen.site, "write_site", die)
+            patch.setattr(atlasgen.publish.site, "write_site", die)
             with pytest.raises(Killed):
                 build_atlas(edges_csv, out, **FAST, resume=True, focus=focus)
 

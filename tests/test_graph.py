@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from atlasgen.graph import build_graph
-from atlasgen.snapshot import LINK_COLUMNS, MODEL_COLUMNS, Snapshot
+from atlasgen.graph.dag import build_graph
+from atlasgen.ingest.snapshot import LINK_COLUMNS, MODEL_COLUMNS, Snapshot
 
 
 def snapshot(ids: list[str | None], links: list[tuple[str | None, str | None, str | None]]) -> Snapshot:
@@ -133,7 +133,7 @@ def test_nodes_sorted_by_id_with_contract_columns() -> None:
 
 
 def test_embedded_sample_accounts_for_every_model() -> None:
-    from atlasgen.snapshot import read_snapshot
+    from atlasgen.ingest.snapshot import read_snapshot
 
     g = build_graph(read_snapshot(None))
     assert g.report["models"] == 29_075 and g.report["dropped_total"] == 0

@@ -292,7 +292,7 @@ def test_fan_out_of_50k_children(tmp_path: Path, cwd: Path) -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """hostile-ids.jsonl built with tiny index files, so that search keys are made from the hostile ids."""
-    from atlasgen import index
+    from atlasgen.index import stage as index
 
     parent = tmp_path_factory.mktemp("hostile-site")
     small = index.Sizes(leaf_max=2, top=2, chunk=4, names_block=3, names_group=2, children_cap=50, pick_max=2)

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atlasgen import index
-from atlasgen import index_codec as codec
-from atlasgen.index_details import _text
+from atlasgen.index import codec
+from atlasgen.index import stage as index
+from atlasgen.index.details import _text
 
 HOSTILE = [
     '"><img src=x onerror=alert(1)>',
@@ -318,7 +318,7 @@ def test_exact_id_resolves_with_two_small_files(built: dict[str, Any]) -> None:
 
 
 def test_separators_split_sorted_ids() -> None:
-    from atlasgen.index_names import separator
+    from atlasgen.index.names import separator
 
     assert separator("meta-llama/Llama-2", "meta-llama/Meta") == "meta-llama/M"
     assert separator("a", "ab") == "ab"
@@ -544,9 +544,9 @@ MAX_QUERY_BYTES = 150_000
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from atlasgen.graph import build_graph
-    from atlasgen.snapshot import read_snapshot
-    from atlasgen.synth import write_synthetic_hub
+    from atlasgen.graph.dag import build_graph
+    from atlasgen.ingest.snapshot import read_snapshot
+    from atlasgen.ingest.synth import write_synthetic_hub
 
     folder = tmp_path_factory.mktemp("synthetic")
     write_synthetic_hub(20_000, folder / "hub.parquet")

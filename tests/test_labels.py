@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlasgen.labels import CHAR_PX, LINE_PX, family_sizes, label_text, labels_payload, write_labels
+from atlasgen.index.labels import CHAR_PX, LINE_PX, family_sizes, label_text, labels_payload, write_labels
 
 HOSTILE = 'evil/<img src=x onerror=alert(1)>"\\\u2028</script>'
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from browser_util import need_browser, new_page, served, wait_panel
 
-from atlasgen import licence_changes as lc
+from atlasgen.index import licence_changes as lc
 
 
 def _graph(nodes: list[tuple[str, object, float]], links: list[tuple[str, str]]) -> tuple[Any, Any]:
@@ -323,7 +323,7 @@ def test_hostile_ids_are_text_and_show_more(
     browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Hostile ids and licences stay text; a family spread over two chunks (CHUNK = 1) shows "Show more"."""
-    from atlasgen.pipeline import build_atlas
+    from atlasgen.pipeline.build import build_atlas
 
     second = "evil/second"
     edges = {"source": [HOSTILE_PARENT] * 2, "target": [HOSTILE, second], "relation": ["finetune"] * 2}

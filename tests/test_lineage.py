@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
+from atlasgen.artifacts import write_lineage, write_positions
 from atlasgen.cli import cli
 from atlasgen.errors import InputError
-from atlasgen.graph import build_graph
-from atlasgen.lineage import EXIT_LICENCE_CHANGE, licence_changes, lineage_of, load, suggest
-from atlasgen.positions import write_lineage, write_positions
-from atlasgen.snapshot import read_snapshot
+from atlasgen.graph.dag import build_graph
+from atlasgen.ingest.snapshot import read_snapshot
+from atlasgen.tools.lineage import EXIT_LICENCE_CHANGE, licence_changes, lineage_of, load, suggest
 
 EDGES = """source,target,relation
 meta/base,meta/instruct,finetune

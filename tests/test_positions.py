@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from atlasgen.artifacts import FILENAME, read_previous, write_positions
 from atlasgen.errors import InputError
-from atlasgen.positions import FILENAME, read_previous, write_positions
 
 
 def test_positions_round_trip_aligned_by_id(tmp_path: Path) -> None:

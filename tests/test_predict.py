@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from atlasgen.cli import cli
 from atlasgen.errors import InputError
-from atlasgen.predict import (
+from atlasgen.tools.predict import (
     PredictOptions,
     attribute_values,
     evaluate,
@@ -211,11 +211,11 @@ def test_leaderboard_files_v2_v1_and_plain(tmp_path: Path) -> None:
 
 def small_build(snapshot: Path | None, out: Path) -> Path:
     """positions.parquet + lineage.parquet as `atlasgen build` writes them, without tiles or index (~5 s)."""
-    from atlasgen.graph import build_graph
+    from atlasgen.artifacts import write_lineage, write_positions
+    from atlasgen.graph.dag import build_graph
+    from atlasgen.ingest.snapshot import read_snapshot
     from atlasgen.layout import layout_atlas
-    from atlasgen.pipeline import _task_groups
-    from atlasgen.positions import write_lineage, write_positions
-    from atlasgen.snapshot import read_snapshot
+    from atlasgen.pipeline.build import _task_groups
 
     graph = build_graph(read_snapshot(snapshot))
     nodes, edges = graph.nodes, graph.edges

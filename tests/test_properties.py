@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atlasgen.errors import InputError
-from atlasgen.graph import build_graph
-from atlasgen.snapshot import LINK_COLUMNS, MODEL_COLUMNS, Snapshot, read_snapshot
+from atlasgen.graph.dag import build_graph
+from atlasgen.ingest.snapshot import LINK_COLUMNS, MODEL_COLUMNS, Snapshot, read_snapshot
 
 settings.register_profile(
     "atlasgen",

@@ -24,9 +24,9 @@ import pytest
 from click.testing import CliRunner
 from test_determinism import site_digests
 
-from atlasgen import outdir
 from atlasgen.cli import cli
-from atlasgen.pipeline import build_atlas
+from atlasgen.pipeline import outdir
+from atlasgen.pipeline.build import build_atlas
 
 # The CLI's --layers default (build_atlas's own default, tiles.DEFAULT_LAYERS, orders them otherwise).
 LAYERS = ("relation", "edges", "task", "licence")
@@ -36,7 +36,7 @@ CLI_OPTIONS = ["--seed", "3", "--backend", "cpu", "--workers", "1"]
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from atlasgen.synth import write_synthetic_hub
+    from atlasgen.ingest.synth import write_synthetic_hub
 
     path = tmp_path_factory.mktemp("snap") / "hub.parquet"
     write_synthetic_hub(3000, path, seed=0)
@@ -83,7 +83,7 @@ def kill_during(build: subprocess.Popen[str], stage: str, out: Path) -> None:
 
 def assert_servable(site: Path) -> None:
     """atlas.json parses, every tile it says exists does, and the server hands out the site."""
-    from atlasgen.serve import make_server
+    from atlasgen.tools.serve import make_server
 
     manifest = json.loads((site / "atlas.json").read_text(encoding="utf-8"))
     assert (site / "index.html").is_file()
@@ -172,7 +172,7 @@ def interrupted_build(
 ) -> list[str]:
     """Run a build with --resume that dies in its last stage (after recording the others); return the
     recorded stages it reused."""
-    import atlasgen.site
+    import atlasgen.publish.site
 
     def die(*args: object, **kwargs: object) -> None:
         raise Killed
@@ -180,7 +180,7 @@ def interrupted_build(
     caplog.clear()
     caplog.set_level(logging.INFO, logger="atlasgen")
     with monkeypatch.context() as patch:
-        patch.setattr(atlasgen.site, "write_site", die)
+        patch.setattr(atlasgen.publish.site, "write_site", die)
         with pytest.raises(Killed):
             build_atlas(snapshot, out, resume=True, **(OPTIONS | options))
     assert (out.parent / f".{out.name}.stages").is_dir() and not work_dirs(out)
@@ -191,7 +191,7 @@ def interrupted_build(
 def test_resume_reuses_only_stages_whose_inputs_and_options_are_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from atlasgen.synth import write_synthetic_hub
+    from atlasgen.ingest.synth import write_synthetic_hub
 
     snapshot, out = tmp_path / "hub.parquet", tmp_path / "site"
     write_synthetic_hub(300, snapshot, seed=1)
@@ -232,7 +232,7 @@ def test_the_swap_is_one_atomic_exchange(tmp_path: Path, monkeypatch: pytest.Mon
 def test_a_crash_between_the_fallback_renames_is_undone(
     snapshot: Path, clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from atlasgen.serve import make_server
+    from atlasgen.tools.serve import make_server
 
     out = tmp_path / "site"
     shutil.copytree(clean, out)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from atlasgen import site
 from atlasgen.errors import BuildError
+from atlasgen.publish import site
 
 MANIFEST = {
     "title": "Model Atlas",

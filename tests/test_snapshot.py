@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from atlasgen.errors import InputError
-from atlasgen.hubschema import SCHEMA
-from atlasgen.snapshot import SAMPLE, read_snapshot
+from atlasgen.ingest.hubschema import SCHEMA
+from atlasgen.ingest.snapshot import SAMPLE, read_snapshot
 
 
 def write_hub_stats(path: Path, rows: list[dict]) -> Path:

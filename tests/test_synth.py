@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from atlasgen.errors import AtlasgenError
-from atlasgen.graph import build_graph
-from atlasgen.snapshot import SAMPLE, read_snapshot
-from atlasgen.synth import CHILD_MIX, CHILD_RELATIONS, describe, synthesize_hub, write_synthetic_hub
+from atlasgen.graph.dag import build_graph
+from atlasgen.ingest.snapshot import SAMPLE, read_snapshot
+from atlasgen.ingest.synth import CHILD_MIX, CHILD_RELATIONS, describe, synthesize_hub, write_synthetic_hub
 
 N = 20_000
 

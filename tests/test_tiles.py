@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from atlasgen import tiles, tiles_render
-from atlasgen.palette import (
+from atlasgen.tiles import pyramid as tiles
+from atlasgen.tiles import render as tiles_render
+from atlasgen.tiles.palette import (
     EDGES,
     LICENCE,
     RELATIONS,

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atlasgen import trends_svg
-from atlasgen.trends import compute, modality
-from atlasgen.trends_page import pct, write_trends
+from atlasgen.graph.trends import compute, modality
+from atlasgen.publish import trends_svg
+from atlasgen.publish.trends_page import pct, write_trends
 
 CHARTS = (
     "modality",
@@ -134,7 +134,7 @@ def test_family_named_by_the_root_with_most_descendants() -> None:
 
 
 def test_depths_are_vectorised_longest_paths() -> None:
-    from atlasgen.trends import depth_histogram, depths
+    from atlasgen.graph.trends import depth_histogram, depths
 
     # a chain 0 -> 1 -> ... -> 14 and a shortcut 0 -> 14: depth is the longest chain
     src = np.array([*range(14), 0])
@@ -179,7 +179,7 @@ def test_page_renders_in_chromium(browser: Any, tmp_path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from browser_util import new_page, served
 
-    from atlasgen.site import viewer_dir
+    from atlasgen.publish.site import viewer_dir
 
     _page(tmp_path)
     shutil.copy(viewer_dir() / "favicon.svg", tmp_path / "favicon.svg")

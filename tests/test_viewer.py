@@ -30,7 +30,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     need_browser()
-    from atlasgen.pipeline import build_atlas
+    from atlasgen.pipeline.build import build_atlas
 
     out = tmp_path_factory.mktemp("viewer") / "atlas"
     build_atlas(DATA / "edges.csv", out, nodes=DATA / "nodes.csv", seed=0, backend="cpu", progress=False)

@@ -30,8 +30,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from tqdm import tqdm
 
-import atlasgen.layout as _layout
 from atlasgen.layout import stable
+from atlasgen.layout.backends import choose_backend, initial_positions, run_force_atlas2
 from atlasgen.layout.pack import pack_circles
 from atlasgen.layout.params import ForceAtlas2Params, LayoutParameterError, check_graph
 from atlasgen.layout.regions import (
@@ -43,15 +43,8 @@ from atlasgen.layout.regions import (
     group_discs,
     phyllotaxis,
 )
+from atlasgen.layout.world import FRESH_FILL, GROWTH_ROOM, ISLAND_GAP, MARGIN, WORLD
 
-WORLD = 256.0
-MARGIN = 2.0  # world units left free around the map
-# A fresh map fills this share of the world square, and each island or group disc reserves room for
-# this much growth (in node count): later snapshots then grow into the slack instead of shrinking the
-# whole map or pushing neighbours, the two things that move surviving models.
-FRESH_FILL = 0.9
-GROWTH_ROOM = 0.1
-ISLAND_GAP = 1.0  # gap between packed islands, in leaf spacings (the unit of the packing)
 DISC_SPACING = 0.5  # leaf spacing in a disc, in ForceAtlas2 length units
 # A core node's FA2 mass gains sqrt(folded leaves): its disc's radius grows as sqrt(k), and FA2 keeps
 # neighbours at ~sqrt(k_r * m_i * m_j), so room and disc match. A linear count (Gephi's degree + 1)
@@ -99,7 +92,7 @@ def layout_atlas(
     codes, names = check_groups(groups, group_labels, n)
     prev = stable.check_previous(previous, n)
     params = ForceAtlas2Params(max_iter=max_iter, random_state=seed, **ATLAS_FA2)  # validates
-    name, reason = _layout.choose_backend(backend)
+    name, reason = choose_backend(backend)
     compile_s = _warm_up() if n else 0.0
     src, dst = _clean_edges(src, dst, n)
     comp, ncomp = _components(src, dst, n)
@@ -158,7 +151,7 @@ def _warm_up() -> float:
     t = perf_counter()
     for k in (4, EXACT_BELOW, PARALLEL_FROM):  # exact, Barnes-Hut, parallel Barnes-Hut
         ring = np.arange(k, dtype=np.int64)
-        pos = _layout.initial_positions(k, 0)
+        pos = initial_positions(k, 0)
         force_atlas2_cpu(ring, (ring + 1) % k, k, pos, ForceAtlas2Params(max_iter=1))
     pack_circles(np.ones(4))
     return perf_counter() - t
@@ -274,10 +267,10 @@ def _layout_core(
     """One island's core of >= 3 nodes: (positions (m, 2), backend used)."""
     if start is None:
         seed = int(np.random.SeedSequence([params.random_state or 0, island]).generate_state(1)[0])
-        start = _layout.initial_positions(m, seed)
+        start = initial_positions(m, seed)
     mass = 1.0 + np.bincount(es, minlength=m) + np.bincount(ed, minlength=m) + folded**FOLDED_MASS
     which = "gpu" if backend == "gpu" and m >= GPU_MIN_CORE else "cpu"
-    return _layout.run_force_atlas2(which, es, ed, m, start, params, mass=mass), which
+    return run_force_atlas2(which, es, ed, m, start, params, mass=mass), which
 
 
 def _place_leaves(
@@ -342,19 +335,3 @@ def _compose(
     scale = FRESH_FILL * (WORLD - 2 * MARGIN) / span if span > 0 else 1.0
     shift = 0.5 * WORLD - 0.5 * (lo + hi) * scale
     return pu * scale + shift, und_c * scale + shift
-
-
-def fit_world(pu: np.ndarray, unit: float) -> np.ndarray:
-    """Previous-map units to world; shrink about the centre only if the map outgrew [0, 256]^2."""
-    xy = pu * unit
-    if xy.shape[0] == 0:
-        return xy
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    room = WORLD - 2 * MARGIN
-    span = float((hi - lo).max())
-    if span > room:
-        xy = (xy - 0.5 * (lo + hi)) * (room / span) + 0.5 * WORLD
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
-    # then the least translation that brings it inside
-    xy = xy + np.maximum(MARGIN - lo, 0.0) - np.maximum(hi - (WORLD - MARGIN), 0.0)
-    return xy

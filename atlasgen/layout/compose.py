@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from atlasgen.layout import atlas
 from atlasgen.layout.pack import place_free, separate
 from atlasgen.layout.regions import GROUP_GAP, GROUP_SPACING, REGION_GAP, Discs, bbox, disc_radii, fill_slots
 from atlasgen.layout.stable import Frame, align
+from atlasgen.layout.world import ISLAND_GAP, fit_world
 
 PIN_BELOW = 0.5  # islands whose core is less new than this keep their surviving core models exactly
 PIN_FIT = 0.3  # ... and whose survivors fit the new shape to within this share of the island radius
@@ -34,13 +34,13 @@ def compose_stable(
     n = comp.size
     pu = np.full((n, 2), np.nan)
     anchored = _place_anchored(frame, fa2_xy, sigma, spacing, comp, ncomp, leaf, parent, key, pu)
-    lin_c, lin_r = _circles(pu, comp, ncomp, atlas.ISLAND_GAP)
+    lin_c, lin_r = _circles(pu, comp, ncomp, ISLAND_GAP)
     new_isl = ~anchored
     size = np.bincount(comp[comp >= 0], minlength=ncomp).astype(np.float64)
     lineage = np.flatnonzero(comp >= 0)
     fresh = lineage[new_isl[comp[lineage]]]
     pu[fresh] = (fa2_xy[fresh] - mid[comp[fresh]]) * sigma[comp[fresh]][:, None]
-    lin_r[new_isl] = np.sqrt(size[new_isl]) + atlas.ISLAND_GAP
+    lin_r[new_isl] = np.sqrt(size[new_isl]) + ISLAND_GAP
     lin_c[new_isl] = 0.0
 
     d_anch = _place_discs(frame, discs, key, pu)
@@ -62,7 +62,7 @@ def compose_stable(
     owner = np.where(comp >= 0, comp, -1)
     owner[discs.nodes] = ncomp + discs.disc
     pu += delta[owner]
-    world = atlas.fit_world(np.concatenate([pu, moved[ncomp:]]), frame.u)
+    world = fit_world(np.concatenate([pu, moved[ncomp:]]), frame.u)
     return world[:n], world[n:]
 
 

@@ -1,0 +1,225 @@
+"""Snapshot frames -> the lineage DAG (nodes, edges) with every repair counted in a report.
+
+Repairs (ARCHITECTURE.md §2): rows without an id and duplicate ids are dropped (each listed with its row);
+self-loops and duplicate links are removed; parents missing from the snapshot become `virtual` nodes; raw
+relations normalise to finetune|quantized|adapter|merge, anything else to `unknown` (counted); a child with
+several parents and no stated relation is a merge; cycles are broken deterministically. Every input row ends
+up in `nodes` or in `report["dropped_rows"]`, and `check_accounting` proves it. Where a snapshot's links come
+from its model rows (hub-stats, JSON Lines), a dropped row's links are dropped with it. A snapshot with no
+model left is an InputError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from atlasgen.errors import InputError
+from atlasgen.ingest.snapshot import Snapshot
+
+RELATIONS = ("finetune", "adapter", "quantized", "merge", "unknown")
+NODE_RELATIONS = ("base", *RELATIONS, "virtual")
+# When a child's links carry different relations, the node takes the first of these (the order the Hub's own
+# tags use: a quantized fine-tune is shown as a quantization).
+PRECEDENCE = ("quantized", "adapter", "merge", "finetune", "unknown")
+ALIASES = {
+    "finetune": "finetune",
+    "finetuned": "finetune",
+    "fine-tune": "finetune",
+    "fine-tuned": "finetune",
+    "fine_tune": "finetune",
+    "quantized": "quantized",
+    "quantization": "quantized",
+    "quantised": "quantized",
+    "quant": "quantized",
+    "adapter": "adapter",
+    "adapters": "adapter",
+    "lora": "adapter",
+    "peft": "adapter",
+    "merge": "merge",
+    "merged": "merge",
+    "merges": "merge",
+}
+# Formats whose links come from the model rows: a link's `row` is its child's row.
+LINKS_BY_MODEL_ROW = ("hub-stats", "jsonl")
+NODE_COLUMNS = [
+    "id",
+    "author",
+    "relation",
+    "virtual",
+    "downloads",
+    "likes",
+    "licence",
+    "pipeline_tag",
+    "library_name",
+    "created_at",
+]
+
+
+@dataclass
+class Graph:
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    report: dict[str, Any]
+
+
+def build_graph(snap: Snapshot) -> Graph:
+    report: dict[str, Any] = {
+        "input_rows": len(snap.models),
+        "repairs": {},
+        "dropped": {},
+        "dropped_rows": [],
+    }
+    report["repairs"].update(snap.notes)
+    models = _clean_models(snap.models, report)
+    if models.empty:
+        reasons = ", ".join(f"{reason}: {n:,}" for reason, n in report["dropped"].items())
+        rows = f"all {report['input_rows']:,} rows were dropped ({reasons})" if reasons else "no rows"
+        raise InputError(snap.source.get("path", "snapshot"), f"no models: {rows}")
+    links = _clean_links(_links_of_kept_rows(snap, report), set(models["id"]), report)
+    nodes = _nodes(models, links, report)
+    index = pd.Series(np.arange(len(nodes)), index=nodes["id"].to_numpy())
+    edges = pd.DataFrame(
+        {
+            "source": index.loc[links["parent"].to_numpy()].to_numpy(),
+            "target": index.loc[links["child"].to_numpy()].to_numpy(),
+            "relation": links["relation"].to_numpy(),
+        }
+    )
+    edges = _break_cycles(edges, len(nodes), report)
+    edges = edges.sort_values(["target", "source"], kind="stable").reset_index(drop=True)
+    nodes["relation"] = _node_relations(nodes, edges)
+    _summarise(nodes, edges, report)
+    return Graph(nodes, edges, report)
+
+
+def _drop(report: dict[str, Any], frame: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
+    if mask.any():
+        report["dropped"][reason] = report["dropped"].get(reason, 0) + int(mask.sum())
+        for row, mid in zip(frame.loc[mask, "row"], frame.loc[mask, "id"], strict=True):
+            report["dropped_rows"].append({"row": int(row), "id": mid, "reason": reason})
+    return frame[~mask]
+
+
+def _clean_models(models: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
+    models = _drop(report, models, models["id"].isna(), "missing id")
+    models = _drop(report, models, models["id"].duplicated(keep="first"), "duplicate id (first row kept)")
+    return models.reset_index(drop=True)
+
+
+def _count(report: dict[str, Any], key: str, n: Any) -> None:
+    if n:
+        report["repairs"][key] = report["repairs"].get(key, 0) + int(n)
+
+
+def _links_of_kept_rows(snap: Snapshot, report: dict[str, Any]) -> pd.DataFrame:
+    """Where links come from the model rows, a dropped row's links go with it (a duplicate's other parents)."""
+    if snap.source.get("format") not in LINKS_BY_MODEL_ROW:
+        return snap.links
+    of_dropped = snap.links["row"].isin([r["row"] for r in report["dropped_rows"]])
+    _count(report, "links_of_dropped_rows", of_dropped.sum())
+    return snap.links[~of_dropped]
+
+
+def _clean_links(links: pd.DataFrame, model_ids: set[str], report: dict[str, Any]) -> pd.DataFrame:
+    incomplete = links["child"].isna() | links["parent"].isna()
+    _count(report, "incomplete_links_dropped", incomplete.sum())
+    links = links[~incomplete]
+    orphan = ~links["child"].isin(model_ids)  # the child's row was dropped above
+    _count(report, "links_of_dropped_rows", orphan.sum())
+    links = links[~orphan]
+    loops = links["child"] == links["parent"]
+    _count(report, "self_loops", loops.sum())
+    links = links[~loops]
+    dup = links.duplicated(["child", "parent"], keep="first")
+    _count(report, "duplicate_links", dup.sum())
+    links = links[~dup].copy()
+    raw = links["relation"]
+    norm = raw.map(lambda r: ALIASES.get(r.strip().lower()) if isinstance(r, str) else None)
+    _count(report, "unknown_relations", (norm.isna() & raw.notna()).sum())
+    _count(report, "missing_relations", raw.isna().sum())
+    multi = links.groupby("child")["parent"].transform("size") > 1
+    inferred = norm.isna() & multi
+    _count(report, "merges_inferred_from_several_parents", inferred.sum())
+    links["relation"] = norm.where(~inferred, "merge").fillna("unknown")
+    return links.reset_index(drop=True)
+
+
+def _nodes(models: pd.DataFrame, links: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
+    nodes = models.drop(columns=["row"]).copy()
+    nodes["virtual"] = False
+    missing = sorted(set(links["parent"]) - set(nodes["id"]))
+    _count(report, "missing_parents_added_as_virtual", len(missing))
+    if missing:
+        virtual = pd.DataFrame({"id": missing, "virtual": True})
+        nodes = pd.concat([nodes, virtual], ignore_index=True)
+    owner = nodes["id"].str.split("/", n=1).str[0]
+    owner = owner.where(nodes["id"].str.contains("/", regex=False) & (owner != ""), None)
+    nodes["author"] = nodes["author"].where(nodes["author"].notna(), owner)
+    nodes["relation"] = "base"
+    nodes["downloads"] = nodes["downloads"].astype("float64")
+    nodes["likes"] = nodes["likes"].astype("float64")
+    nodes = nodes.sort_values("id", kind="stable").reset_index(drop=True)
+    return nodes[NODE_COLUMNS]
+
+
+def _break_cycles(edges: pd.DataFrame, n: int, report: dict[str, Any]) -> pd.DataFrame:
+    """Remove, per strongly connected component, the in-edges of its first vertex (lowest ordinal = id order)
+    that come from inside the component; repeat until acyclic. Deterministic, and it keeps most links."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    removed = 0
+    while len(edges):
+        mat = coo_matrix((np.ones(len(edges)), (edges["source"], edges["target"])), shape=(n, n))
+        count, labels = connected_components(mat, directed=True, connection="strong")
+        if count == n:
+            break
+        sizes = np.bincount(labels, minlength=count)
+        cyclic = sizes[labels] > 1
+        first = pd.Series(np.arange(n)[cyclic]).groupby(labels[cyclic]).min()
+        heads = np.zeros(n, dtype=bool)
+        heads[first.to_numpy()] = True
+        src, dst = edges["source"].to_numpy(), edges["target"].to_numpy()
+        cut = heads[dst] & (labels[src] == labels[dst])
+        removed += int(cut.sum())
+        edges = edges[~cut].reset_index(drop=True)
+    _count(report, "cycle_links_removed", removed)
+    return edges
+
+
+def _node_relations(nodes: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
+    rank = {r: i for i, r in enumerate(PRECEDENCE)}
+    best = edges.assign(rank=edges["relation"].map(rank)).groupby("target")["rank"].min()
+    rel = best.map(lambda i: PRECEDENCE[i]).astype(object).reindex(nodes.index).fillna("base")
+    rel[nodes["virtual"].to_numpy()] = "virtual"
+    return rel
+
+
+def _summarise(nodes: pd.DataFrame, edges: pd.DataFrame, report: dict[str, Any]) -> None:
+    real = ~nodes["virtual"]
+    report["models"] = int(real.sum())
+    report["virtual"] = int((~real).sum())
+    report["edges"] = len(edges)
+    report["edges_by_relation"] = {
+        r: int(c) for r, c in edges["relation"].value_counts().sort_index().items()
+    }
+    report["nodes_by_relation"] = {
+        r: int(c) for r, c in nodes["relation"].value_counts().sort_index().items()
+    }
+    report["without_lineage"] = int((nodes["relation"] == "base").sum())
+    report["dropped_total"] = sum(report["dropped"].values())
+    check_accounting(report)
+
+
+def check_accounting(report: dict[str, Any]) -> None:
+    """Every input row is in the atlas, dropped with a reason, or outside a focus (focus.py); anything else is
+    a bug in this module."""
+    accounted = (
+        report["models"] + report["dropped_total"] + report.get("focus", {}).get("models_outside_focus", 0)
+    )
+    if accounted != report["input_rows"] or len(report["dropped_rows"]) != report["dropped_total"]:
+        raise AssertionError(f"lost models: {report['input_rows']} in, {accounted} accounted for")

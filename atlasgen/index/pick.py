@@ -1,0 +1,71 @@
+"""Pick cells: the models of one cell of a fixed grid, so a click finds the nearest model with a few fetches.
+
+``data/pick/{z}/{x}/{y}.json`` -- ``{"p": "<fixed 2>", "v": "<varints>"}`` for one cell at grid zoom ``z``:
+``v`` the vertices ascending, as differences from the previous one (the first from 0); ``p`` per vertex
+the position inside the cell, x then y, each ``floor(offset / cell * 4096)`` (the viewer takes the middle of
+that step). atlas.json's ``pick.occupied`` is a base64 bitmap of the non-empty cells (bit ``y * 2**z + x``,
+least significant bit first) so the viewer never asks for a missing file.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from atlasgen.index.codec import fixed, varints
+
+if TYPE_CHECKING:
+    from atlasgen.index.stage import Sizes, Writer
+
+STEPS = 4096  # positions inside a cell: 12 bits, two characters
+
+
+def _cells(xy: np.ndarray, z: int) -> tuple[np.ndarray, np.ndarray]:
+    side = 1 << z
+    scaled = np.floor(np.asarray(xy, dtype=np.float64) * side / 256.0).astype(np.int64)
+    scaled = np.clip(scaled, 0, side - 1)
+    return scaled[:, 0], scaled[:, 1]
+
+
+def pick_zoom(xy: np.ndarray, sizes: Sizes | None = None) -> int:
+    """Smallest grid zoom whose fullest cell holds at most ``pick_max`` points (the last zoom otherwise)."""
+    from atlasgen.index.stage import SIZES
+
+    sizes = sizes or SIZES
+    for z in sizes.pick_zooms:
+        cx, cy = _cells(xy, z)
+        if len(cx) == 0 or np.unique(cx * (1 << z) + cy, return_counts=True)[1].max() <= sizes.pick_max:
+            return z
+    return sizes.pick_zooms[-1]
+
+
+def write_pick(writer: Writer, xy: np.ndarray, sizes: Sizes) -> dict[str, Any]:
+    z = pick_zoom(xy, sizes)
+    side = 1 << z
+    cell_size = 256.0 / side
+    cx, cy = _cells(xy, z)
+    cell = cy * side + cx
+    offset = np.asarray(xy, dtype=np.float64) - np.stack([cx, cy], axis=1) * cell_size
+    local = np.clip(np.floor(offset / cell_size * STEPS), 0, STEPS - 1).astype(np.int64)
+    order = np.lexsort((np.arange(len(cell)), cell))
+    bounds = [*np.searchsorted(cell[order], np.unique(cell), side="left").tolist(), len(order)]
+    bits = bytearray((side * side + 7) // 8)
+    cells = np.unique(cell)
+    for i, c in enumerate(cells.tolist()):
+        members = order[bounds[i] : bounds[i + 1]]  # ascending vertices
+        deltas = np.diff(members, prepend=0)
+        writer.write(
+            f"pick/{z}/{c % side}/{c // side}.json",
+            {"p": fixed(local[members].ravel(), 2), "v": varints(deltas)},
+        )
+        bits[c >> 3] |= 1 << (c & 7)
+    return {
+        "template": "data/pick/{z}/{x}/{y}.json",
+        "zoom": z,
+        "cells": len(cells),
+        "max_points": sizes.pick_max,
+        "steps": STEPS,
+        "occupied": base64.b64encode(bytes(bits)).decode("ascii"),
+    }

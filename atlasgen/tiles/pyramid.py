@@ -1,0 +1,329 @@
+"""Tile layers: Datashader aggregation -> fixed-span shading -> seam-free WebP tile pyramids.
+
+World coordinates (docs/contracts.md): x right, y down, the map inside [0, 256]². At zoom z one world unit
+is 2^z pixels and tile (z, tx, ty) covers pixels [256·tx, 256·tx + 256) × [256·ty, 256·ty + 256): Leaflet
+CRS.Simple's own tile numbering. Everything works in these global pixel coordinates; 2^z is a power of two,
+so world -> pixel is exact. The @2x (retina) pyramid is the same with 2^(z+1) pixels per world unit and
+512-px tiles covering the same world squares.
+
+Layers: ``relation`` (the paper's encoding), ``task`` and ``licence`` (the same markers, other colours) and
+``edges`` (parent -> child lines). How a level is drawn, and why:
+
+* **Markers are stamped, not spread.** Each model becomes a disc of pixel-centre "stamps" (radius by its
+  download class and the zoom, see ``palette.radii``) *before* aggregation. So one pixel's value depends
+  only on the stamps inside it: no render can see a different neighbourhood than another, and tile or
+  block borders cannot make seams. (``tf.spread`` on a categorical float aggregate costs pixels × disc
+  area × categories and on shaded images needs one shade per size class; stamping costs nothing.)
+* **Lines are cut at tile borders** before Datashader's line aggregation (Bresenham): a piece inside one
+  tile is never clipped by a block's canvas, so it rasterises the same in every render (tiles_geometry).
+* **One span per level.** ``tf.shade``'s default (eq_hist, or a min/max span) is computed per call, so
+  tiles shaded one by one disagree. The span here is fixed per level (from the level's pixel sums for
+  points, a constant for lines) and ``color_baseline=0`` keeps the colour mix independent of a call.
+* **Only covered pixels are shaded.** tf.shade costs ~0.1 µs per pixel and deep levels are >99 % empty.
+  Per block of tiles (which bounds memory) the covered pixels are packed into a compact canvas, aggregated
+  with ``ds.by(category, ds.sum("w"))``, shaded once and scattered back to their tiles. Since shading is
+  per pixel with a fixed span, packing changes nothing; tests compare against plain spatial renders.
+* **Blocks are independent jobs** (tiles_render.render_block): a process pool over all cores by default, or
+  a Dask cluster; output does not depend on the worker count. Tiles come back as lossless WebP bytes
+  (dense overview textures with their colours reduced first: tiles_render.encode_tile) and are written
+  here; fully transparent tiles are never written.
+* **A size budget** (atlasgen/budget.py) picks the deepest zoom and the layers that fit.
+
+Datashader's image has row 0 at the *smallest* y (it flips only in ``to_pil``), which is our y-down world,
+so no flip is needed; tests pin this.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from tqdm.auto import tqdm
+
+from atlasgen.errors import BuildError
+from atlasgen.tiles import budget as bud
+from atlasgen.tiles.executors import Job, Runner, make_runner
+from atlasgen.tiles.geometry import edge_blocks, edge_pieces, level_span, point_blocks
+from atlasgen.tiles.layers import (
+    DEFAULT_LAYERS,
+    EDGE_MIN_MEDIAN_PX,
+    EDGE_SPAN,
+    EDGE_STYLE_ALPHA,
+    LAYERS,
+    MIN_ALPHA,
+    Inputs,
+    Layer,
+    edge_min_zoom,
+    estimate_level,
+    layer_points,
+    level_spec,
+    prepare_layers,
+    render_level_dense,
+)
+from atlasgen.tiles.palette import BACKGROUND, MAX_RADIUS, RELATION, RELATIONS, relation_legend
+from atlasgen.tiles.render import FORMAT, TILE, disc_reach
+
+__all__ = [
+    "DEFAULT_LAYERS",
+    "EDGE_MIN_MEDIAN_PX",
+    "EDGE_STYLE_ALPHA",
+    "LAYERS",
+    "MIN_ALPHA",
+    "RELATIONS",
+    "choose_max_zoom",
+    "relation_legend",
+    "render_layers",
+    "render_level_dense",
+    "render_relation_tiles",
+]
+
+BLOCK_PX = 1024  # a points block: 4×4 tiles at 1x (bounds memory; z3 already splits into 4 parallel jobs)
+EDGE_BLOCK_PX = 1024  # lines are aggregated spatially: a 1024² canvas × 5 categories of uint32 is 21 MB
+TARGET_SEPARATION_PX = 16.0  # median neighbour gap at max zoom: markers (≤ 5 px radius) stay apart
+
+
+def choose_max_zoom(x: npt.ArrayLike, y: npt.ArrayLike, *, min_zoom: int = 2, max_zoom: int = 8) -> int:
+    """Shallowest zoom at which the median nearest-neighbour distance is ≥ 16 px, clamped to the bounds.
+
+    Deeper levels would mostly add empty space (and 4× the tiles per level). Coincident points are
+    counted once: they never separate.
+    """
+    from scipy.spatial import cKDTree
+
+    xy = np.column_stack([np.asarray(x, np.float64), np.asarray(y, np.float64)])
+    xy = np.unique(xy[np.isfinite(xy).all(axis=1)], axis=0)
+    if len(xy) < 2:
+        return min_zoom
+    dist, _ = cKDTree(xy).query(xy, k=2)
+    median = float(np.median(dist[:, 1]))  # world units; 1 world unit = 2^z px at zoom z
+    return int(np.clip(np.ceil(np.log2(TARGET_SEPARATION_PX / median)), min_zoom, max_zoom))
+
+
+# --- one level -----------------------------------------------------------------------------------------
+
+
+def _jobs(layer: Layer, data: Inputs, zoom: int, ratio: int, design_zoom: int) -> Iterator[Job]:
+    """The level's blocks, partitioned once (sorted by block key, then sliced)."""
+    scale = float(ratio * 2**zoom)
+    size_px = (TILE * ratio) << zoom
+    if layer.kind == "points":
+        pts = layer_points(layer, data, scale)
+        spec = level_spec(layer, zoom, ratio, design_zoom, level_span(pts))
+        reach = disc_reach(MAX_RADIUS, ratio)
+        for rect, block in point_blocks(pts, layer.code, reach, BLOCK_PX * ratio, size_px):
+            yield spec, rect, block
+    else:
+        spec = level_spec(layer, zoom, ratio, design_zoom, EDGE_SPAN)
+        pieces = edge_pieces(*data.edges, layer.code, scale, size_px, TILE * ratio)
+        for rect, eblock in edge_blocks(pieces, EDGE_BLOCK_PX // TILE, TILE * ratio, size_px):
+            yield spec, rect, eblock
+
+
+def _layer_dir(out_dir: Path, layer: str, ratio: int) -> Path:
+    return Path(out_dir) / "tiles" / (layer if ratio == 1 else f"{layer}@{ratio}x")
+
+
+def _render_level(
+    runner: Runner,
+    layer: Layer,
+    data: Inputs,
+    zoom: int,
+    ratios: Sequence[int],
+    design_zoom: int,
+    out_dir: Path,
+    progress: bool,
+) -> tuple[int, int]:
+    """Render one level (at each pixel ratio) and write its tiles; returns (tiles, bytes)."""
+    n_tiles = n_bytes = 0
+    made: set[Path] = set()
+    for ratio in ratios:
+        root = _layer_dir(out_dir, layer.enc.key, ratio) / str(zoom)
+        bar = tqdm(
+            desc=f"{layer.enc.key}{'' if ratio == 1 else '@2x'} z{zoom}", unit="block", disable=not progress
+        )
+        for _spec_done, tiles in runner.run(_jobs(layer, data, zoom, ratio, design_zoom)):
+            bar.update()
+            for tx, ty, blob in tiles:
+                folder = root / str(tx)
+                if folder not in made:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    made.add(folder)
+                (folder / f"{ty}.{FORMAT}").write_bytes(blob)
+                n_tiles += 1
+                n_bytes += len(blob)
+        bar.close()
+    return n_tiles, n_bytes
+
+
+def _delete_level(out_dir: Path, layer: str, zoom: int, ratios: Sequence[int]) -> None:
+    for ratio in ratios:
+        shutil.rmtree(_layer_dir(out_dir, layer, ratio) / str(zoom), ignore_errors=True)
+
+
+def _clear(dirs: Sequence[Path]) -> None:
+    try:
+        for d in dirs:
+            if d.exists():
+                shutil.rmtree(d)  # stale tiles of an earlier render would otherwise survive
+            d.mkdir(parents=True)
+    except OSError as exc:
+        raise BuildError(f"cannot write tiles to {dirs[0].parent}: {exc}") from exc
+
+
+def render_layers(
+    points: pd.DataFrame,
+    edges: pd.DataFrame | None,
+    out_dir: Path,
+    *,
+    max_zoom: int | None = None,
+    layers: Sequence[str] = DEFAULT_LAYERS,
+    retina: bool = False,
+    workers: int | None = None,
+    dask_scheduler: str | None = None,
+    budget_bytes: int | None = None,
+    reserved_bytes: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Render tile pyramids ``out_dir/tiles/<layer>/{z}/{x}/{y}.webp`` (and ``<layer>@2x`` with ``retina``).
+
+    ``points``: x, y (world coordinates), relation, downloads, pipeline_tag, licence (NaN/None allowed for
+    the attributes). ``edges``: x0, y0, x1, y1, relation (parent -> child segments) or None. Zooms
+    0..max_zoom (default ``choose_max_zoom``), the edges layer from ``edge_min_zoom``. ``workers``: processes
+    (default all cores, 1 = in this process); ``dask_scheduler``: render on that Dask cluster instead.
+    ``budget_bytes`` (None = no limit) minus ``reserved_bytes`` is what the tiles may take; see budget.py
+    for how depth and layers are chosen. Returns ``{"layers": [atlas.json layer entries in the order asked],
+    "dropped": [reasons], "bytes": total}``; a previous render of these layers in out_dir is replaced.
+    """
+    data, todo = prepare_layers(points, edges, layers)
+    design_zoom = choose_max_zoom(data.x, data.y) if max_zoom is None else max_zoom
+    ratios = (1, 2) if retina else (1,)
+    available = math.inf if budget_bytes is None else budget_bytes - reserved_bytes
+    ledger = bud.Ledger(available)
+    if "edges" in layers and edges is None:
+        ledger.dropped.append("edges layer skipped: no edges given")
+    for layer in todo:
+        if layer.kind == "edges":
+            layer.min_zoom = edge_min_zoom(data.edges) if len(data.edges[0]) else 99
+    _clear([_layer_dir(out_dir, name, r) for name in layers for r in ratios])
+    kept: list[Layer] = []
+    depth = design_zoom
+    with make_runner(workers, dask_scheduler) as runner:
+        for rank, layer in enumerate(todo):
+            name = layer.enc.key
+            if layer.min_zoom > depth:
+                ledger.dropped.append(
+                    f"{name} layer skipped: its median edge is under {EDGE_MIN_MEDIAN_PX:g} px up to zoom {depth}"
+                )
+                continue
+            zooms = range(layer.min_zoom, depth + 1)
+            if rank > 0 and budget_bytes is not None:  # whole-layer decisions after the depth is fixed
+                est = sum(estimate_level(layer, data, z, ratios, design_zoom) for z in zooms)
+                if ledger.hopeless(name, est):
+                    over = est * ledger.factor(name) - ledger.left
+                    ledger.dropped.append(
+                        f"{name} layer dropped: ~{bud.format_size(over)} over budget (estimated)"
+                    )
+                    continue
+            spent_here = 0
+            for zoom in zooms:
+                est = (
+                    estimate_level(layer, data, zoom, ratios, design_zoom)
+                    if budget_bytes is not None
+                    else 0.0
+                )
+                if rank == 0 and budget_bytes is not None and zoom > 0 and ledger.hopeless(name, est):
+                    ledger.dropped.append(
+                        f"zoom {zoom}+ dropped: {name} z{zoom} ~{bud.format_size(est * ledger.factor(name))}, "
+                        f"{bud.format_size(max(ledger.left, 0))} left (estimated)"
+                    )
+                    depth = zoom - 1
+                    break
+                n_tiles, n_bytes = _render_level(
+                    runner, layer, data, zoom, ratios, design_zoom, out_dir, progress
+                )
+                ledger.learn(name, n_bytes, est)
+                if spent_here + n_bytes > ledger.left:
+                    _delete_level(out_dir, name, zoom, ratios)
+                    if rank == 0:
+                        off = " (the estimate was off)" if est * ledger.factor(name) <= ledger.left else ""
+                        ledger.dropped.append(
+                            f"zoom {zoom}+ dropped: {name} z{zoom} is {bud.format_size(n_bytes)}, "
+                            f"{bud.format_size(max(ledger.left - spent_here, 0))} left{off}"
+                        )
+                        depth = zoom - 1
+                        break
+                    for z in layer.levels:
+                        _delete_level(out_dir, name, z, ratios)
+                    over = spent_here + n_bytes - ledger.left
+                    ledger.dropped.append(f"{name} layer dropped: {bud.format_size(over)}+ over budget")
+                    layer.levels.clear()
+                    spent_here = -1
+                    break
+                layer.levels[zoom] = (n_tiles, n_bytes)
+                spent_here += n_bytes
+            if spent_here >= 0 and layer.levels:
+                ledger.spent += spent_here
+                kept.append(layer)
+            if rank == 0 and not layer.levels:
+                ledger.dropped.append("nothing fits: even zoom 0 of the first layer is over budget")
+                break
+    for layer in kept:  # the first layer fixed the depth; later ones stopped there too
+        layer.levels = {z: v for z, v in layer.levels.items() if z <= depth}
+    order = {name: i for i, name in enumerate(layers)}
+    entries = [_entry(layer, retina) for layer in sorted(kept, key=lambda t: order[t.enc.key])]
+    return {"layers": entries, "dropped": ledger.dropped, "bytes": sum(e["bytes"] for e in entries)}
+
+
+def _entry(layer: Layer, retina: bool) -> dict[str, Any]:
+    name = layer.enc.key
+    entry: dict[str, Any] = {
+        "id": name,
+        "title": layer.enc.title,
+        "url": f"tiles/{name}/{{z}}/{{x}}/{{y}}.{FORMAT}",
+        "min_zoom": min(layer.levels),
+        "max_zoom": max(layer.levels),
+        "tile_size": TILE,
+        "tiles": sum(t for t, _ in layer.levels.values()),
+        "bytes": sum(b for _, b in layer.levels.values()),
+        "legend": layer.enc.legend(),
+        "background": BACKGROUND,
+        "levels": {str(z): {"tiles": t, "bytes": b} for z, (t, b) in sorted(layer.levels.items())},
+    }
+    if layer.kind == "edges" or layer.subset is not None:
+        entry["overlay"] = True  # lines or some models only, on a transparent background: over a base layer
+    if retina:
+        # Same tile grid, 512-px images: Leaflet draws an image into tileSize (256) CSS px, so on a 2x screen
+        # this is a sharp 1:1 image. tiles/bytes above count both sets (the budget pays for both).
+        entry["retina"] = {
+            "url": f"tiles/{name}@2x/{{z}}/{{x}}/{{y}}.{FORMAT}",
+            "tile_px": 2 * TILE,
+            "pixel_ratio": 2,
+        }
+    return entry
+
+
+def render_relation_tiles(
+    points: pd.DataFrame,
+    out_dir: Path,
+    *,
+    max_zoom: int | None = None,
+    progress: bool = True,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """The relation layer alone (the pipeline's original entry point): ``render_layers(..., layers=("relation",))``
+    and its one layer entry."""
+    result = render_layers(
+        points, None, out_dir, max_zoom=max_zoom, layers=("relation",), workers=workers, progress=progress
+    )
+    if result["layers"]:
+        return dict(result["layers"][0])
+    return {
+        **_entry(Layer(RELATION, "points", np.empty(0, np.int8), levels={0: (0, 0)}), False),
+        "max_zoom": max_zoom or 0,
+    }

@@ -1,0 +1,1 @@
+"""`atlasgen figure`: a print-quality figure (PNG, SVG, PDF) of an atlas region."""

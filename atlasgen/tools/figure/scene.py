@@ -1,0 +1,174 @@
+"""What a figure reads from an atlas directory: positions, the layer's legend and codes, links, the region.
+
+Colours and categories are the map's: the legend comes from atlas.json when the site has the layer (else
+from palette.py, which produced it), and raw values map to legend categories with palette.py's own rules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from atlasgen.errors import InputError
+from atlasgen.tiles.palette import LICENCE, RELATION, licence_codes
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+DEFAULT_RADIUS = 8.0  # world units around --center: a large family and its neighbours
+PADDING = 0.03  # the whole-atlas view leaves this share of the extent around the models
+
+
+@dataclass
+class Scene:
+    """An atlas as a figure needs it: positions, the chosen layer's codes and legend, links if wanted."""
+
+    atlas: Path
+    positions: pd.DataFrame
+    manifest: dict[str, Any]
+    codes: np.ndarray
+    legend: list[dict[str, str]]
+    design_zoom: int
+    edges: pd.DataFrame | None  # parent/child world coordinates and relation
+
+
+def load_scene(atlas: Path, layer: str, *, edges: bool) -> Scene:
+    """Read an atlas directory for a figure of ``layer`` (with its parent→child links if ``edges``)."""
+    from atlasgen.tiles.pyramid import choose_max_zoom
+
+    positions, manifest = _read_atlas(atlas)
+    codes, legend = encode(layer, manifest, positions)
+    zooms = [
+        int(e["max_zoom"])
+        for e in manifest.get("layers", [])
+        if e.get("id") == "relation" and "max_zoom" in e
+    ]
+    design_zoom = zooms[0] if zooms else choose_max_zoom(positions["x"], positions["y"])
+    links = None
+    if edges:
+        from atlasgen.artifacts import read_lineage
+
+        lineage = read_lineage(atlas)
+        xy = positions.drop_duplicates("id").set_index("id")[["x", "y"]]
+        parent = xy.reindex(lineage["parent"].to_numpy()).to_numpy()
+        child = xy.reindex(lineage["child"].to_numpy()).to_numpy()
+        ok = np.isfinite(parent).all(axis=1) & np.isfinite(child).all(axis=1)
+        links = pd.DataFrame(
+            {"x0": parent[ok, 0], "y0": parent[ok, 1], "x1": child[ok, 0], "y1": child[ok, 1]}
+        ).assign(relation=lineage["relation"].to_numpy()[ok])
+    return Scene(atlas, positions, manifest, codes, legend, design_zoom, links)
+
+
+def _read_atlas(atlas: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from atlasgen.artifacts import read_positions
+
+    manifest_path = atlas / "atlas.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(manifest_path, f"not a readable atlas manifest ({exc})") from exc
+    positions = read_positions(atlas)
+    missing = {"id", "x", "y", "relation"} - set(positions.columns)
+    if missing:
+        raise InputError(atlas / "positions.parquet", f"lacks columns {sorted(missing)}")
+    positions["id"] = positions["id"].astype(str)
+    return positions, manifest
+
+
+def _layer_legend(layer: str, manifest: dict[str, Any], positions: pd.DataFrame) -> list[dict[str, str]]:
+    """The map's legend for the layer: atlas.json's when the site has that layer, else palette.py's."""
+    from atlasgen.tiles.palette import task_encoding
+
+    for entry in manifest.get("layers", []):
+        if entry.get("id") == layer and entry.get("legend"):
+            return list(entry["legend"])
+    if layer == "task":
+        return task_encoding(_column(positions, "task"))[0].legend()
+    return (LICENCE if layer == "licence" else RELATION).legend()
+
+
+def _column(positions: pd.DataFrame, name: str) -> pd.Series:
+    if name in positions:
+        return positions[name].astype(object)
+    return pd.Series([None] * len(positions), index=positions.index, dtype=object)
+
+
+def encode(
+    layer: str, manifest: dict[str, Any], positions: pd.DataFrame
+) -> tuple[np.ndarray, list[dict[str, str]]]:
+    """Each model's category code into the layer's legend, and the legend (map colours).
+
+    Tasks: a stated tag that is a legend key is itself, other stated tags are "other", none "unknown" (what
+    palette.task_encoding does). Licences: their family (palette.licence_codes). Relations: themselves.
+    """
+    legend = _layer_legend(layer, manifest, positions)
+    keys = [entry["key"] for entry in legend]
+    if layer == "licence":
+        families = np.array(LICENCE.categories, dtype=object)[licence_codes(_column(positions, "licence"))]
+        values = pd.Series(families, dtype=object)
+    elif layer == "task":
+        tags = _column(positions, "task")
+        named = [k for k in keys if k not in ("other", "unknown")]
+        values = tags.where(tags.isin(named), "other").where(tags.notna(), "unknown")
+    else:
+        values = positions["relation"].astype(str)
+    codes = pd.Index(keys).get_indexer(pd.Index(values.to_numpy()))
+    if (codes < 0).any():
+        bad = sorted(set(values[codes < 0]))[:5]
+        raise InputError("positions.parquet", f"{layer} values {bad} are not in the map's legend")
+    return codes.astype(np.int8), legend
+
+
+def _center(positions: pd.DataFrame, model: str, atlas: Path) -> tuple[float, float]:
+    hit = positions.index[positions["id"] == model]
+    if len(hit):
+        row = positions.loc[hit[0]]
+        return float(row["x"]), float(row["y"])
+    ids = positions["id"].tolist()
+    name = model.rsplit("/", 1)[-1].lower()
+    pool = [i for i in ids if name and name in i.lower()] or ids
+    lowered = {i.lower(): i for i in pool}
+    close = [lowered[c] for c in difflib.get_close_matches(model.lower(), list(lowered), n=5, cutoff=0.5)]
+    hint = f"; close ids: {', '.join(close)}" if close else ""
+    raise InputError(atlas / "positions.parquet", f"--center: no model {model!r} in this atlas{hint}")
+
+
+def region(scene: Scene, *, bbox: Box | None, center: str | None, radius: float | None) -> Box:
+    """The world rectangle asked for: the box, the square of ``radius`` around ``center``, or every model
+    with a margin."""
+    positions = scene.positions
+    if bbox is not None:
+        return bbox
+    if center is not None:
+        cx, cy = _center(positions, center, scene.atlas)
+        r = radius or DEFAULT_RADIUS
+        return (cx - r, cy - r, cx + r, cy + r)
+    x, y = positions["x"].to_numpy(), positions["y"].to_numpy()
+    pad = PADDING * max(float(np.ptp(x)), float(np.ptp(y)), 1.0)
+    return (float(x.min()) - pad, float(y.min()) - pad, float(x.max()) + pad, float(y.max()) + pad)
+
+
+def expand(region: Box, aspect: float) -> Box:
+    """The smallest box with the given width/height ratio that holds ``region``, centred on it."""
+    cx, cy = (region[0] + region[2]) / 2, (region[1] + region[3]) / 2
+    hw, hh = (region[2] - region[0]) / 2, (region[3] - region[1]) / 2
+    hw, hh = max(hw, hh * aspect), max(hh, hw / aspect)
+    return (cx - hw, cy - hh, cx + hw, cy + hh)
+
+
+def numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def attribution(manifest: dict[str, Any]) -> str:
+    """The attribution line: the Hub's metadata for Hub snapshots, the file's name for a private registry."""
+    snap = manifest.get("snapshot", {})
+    source = snap.get("label") if snap.get("format") == "csv" else None
+    line = f"Model Atlas · atlasgen · data: {source or 'Hugging Face Hub metadata'}"
+    return f"{line}, snapshot {snap['date']}" if snap.get("date") else line
