@@ -95,4 +95,4 @@ def test_missing_bundle_is_a_build_error(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_viewer_dir_is_inside_the_package() -> None:
     assert site.viewer_dir().name == "viewer"
-    assert site.viewer_dir().parent == Path(site.__file__).resolve().parent
+    assert site.viewer_dir().parent == Path(site.__file__).resolve().parent.parent  # atlasgen/viewer
