@@ -116,7 +116,8 @@ def build(
     Writes OUT/index.html, atlas.json, report.json, tiles/ and data/. Every input model ends up in the
     atlas or in report.json with the reason it was dropped.
     """
-    from atlasgen.pipeline.build import build_atlas, summary_lines
+    from atlasgen.pipeline.build import build_atlas
+    from atlasgen.publish.manifest import summary_lines
 
     report = build_atlas(
         snapshot,

@@ -3,7 +3,7 @@
     python scripts/compare_sites.py BEFORE AFTER [--ignore-viewer]
 
 Exits 0 when every file is identical (report.json compared without its run facts, see
-``atlasgen.pipeline.build.reproducible``), 1 otherwise, listing what differs. ``--ignore-viewer`` skips the
+``atlasgen.publish.manifest.reproducible``), 1 otherwise, listing what differs. ``--ignore-viewer`` skips the
 viewer bundle (app.js, app.css, index.html, assets/), for a change that refactors the viewer's sources: its
 behaviour is then checked by the browser tests instead.
 """
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from atlasgen.pipeline.build import reproducible
+from atlasgen.publish.manifest import reproducible
 
 VIEWER = ("app.js", "app.css", "index.html", "assets/")
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from atlasgen.pipeline.build import build_atlas, reproducible
+from atlasgen.pipeline.build import build_atlas
+from atlasgen.publish.manifest import reproducible
 
 MODELS = 3000  # enough for zooms 0-4, the edges layer from z2, and every index part
 

@@ -215,11 +215,11 @@ def small_build(snapshot: Path | None, out: Path) -> Path:
     from atlasgen.graph.dag import build_graph
     from atlasgen.ingest.snapshot import read_snapshot
     from atlasgen.layout import layout_atlas
-    from atlasgen.pipeline.build import _task_groups
+    from atlasgen.pipeline.build import task_groups
 
     graph = build_graph(read_snapshot(snapshot))
     nodes, edges = graph.nodes, graph.edges
-    groups, labels = _task_groups(nodes)
+    groups, labels = task_groups(nodes)
     xy, _ = layout_atlas(
         len(nodes),
         edges["source"].to_numpy(),

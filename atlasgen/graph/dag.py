@@ -92,7 +92,7 @@ def build_graph(snap: Snapshot) -> Graph:
     edges = _break_cycles(edges, len(nodes), report)
     edges = edges.sort_values(["target", "source"], kind="stable").reset_index(drop=True)
     nodes["relation"] = _node_relations(nodes, edges)
-    _summarise(nodes, edges, report)
+    summarise(nodes, edges, report)
     return Graph(nodes, edges, report)
 
 
@@ -199,7 +199,7 @@ def _node_relations(nodes: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
     return rel
 
 
-def _summarise(nodes: pd.DataFrame, edges: pd.DataFrame, report: dict[str, Any]) -> None:
+def summarise(nodes: pd.DataFrame, edges: pd.DataFrame, report: dict[str, Any]) -> None:
     real = ~nodes["virtual"]
     report["models"] = int(real.sum())
     report["virtual"] = int((~real).sum())

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.errors import BuildError
-from atlasgen.graph.dag import Graph, _summarise
+from atlasgen.graph.dag import Graph, summarise
 
 ORG_PREFIX = "org:"
 SUGGESTIONS = 5
@@ -105,7 +105,7 @@ def focus_graph(graph: Graph, specs: Sequence[str]) -> tuple[Graph, dict[str, An
         "dropped_rows": list(graph.report["dropped_rows"]),
         "focus": info,
     }
-    _summarise(focused_nodes, focused_edges, report)  # recounts, then checks the accounting with the focus
+    summarise(focused_nodes, focused_edges, report)  # recounts, then checks the accounting with the focus
     return Graph(focused_nodes, focused_edges, report), info
 
 

@@ -7,7 +7,6 @@ succeeds, for `--resume` (stages.py). Each stage's time is logged and recorded i
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -16,17 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from atlasgen import __version__
 from atlasgen.errors import BuildError
 from atlasgen.pipeline import cache as stages
 from atlasgen.pipeline import outdir
 
 log = logging.getLogger("atlasgen")
-
-# report.json keys that describe the run rather than the atlas: the stage timings, the stages a resumed build
-# reused, and (under "layout") the layout's own timings, "seconds*". Everything else in the site is the same
-# byte for byte for the same snapshot, seed and options on the CPU backend (tests/test_determinism.py).
-RUN_FACTS = ("timings_s", "resumed")
 
 
 @contextmanager
@@ -67,16 +60,17 @@ def build_atlas(
     `resume` reuses the stages an interrupted build recorded for the same inputs and options (stages.py).
     `focus` (model ids and ``org:NAME``) charts only those families (focus.py); atlas.json says which.
     """
-    from atlasgen.artifacts import read_previous, snapshot_manifest, write_lineage, write_positions
+    from atlasgen.artifacts import read_previous, write_lineage, write_positions
     from atlasgen.graph.dag import build_graph
-    from atlasgen.graph.focus import focus_graph, manifest_entry, parse_specs
+    from atlasgen.graph.focus import focus_graph, parse_specs
     from atlasgen.index.labels import write_labels
     from atlasgen.index.licence_changes import write_licence_changes
     from atlasgen.index.stage import write_index
     from atlasgen.ingest.snapshot import SAMPLE, read_snapshot
     from atlasgen.layout import layout_atlas
-    from atlasgen.publish.site import viewer_dir, write_site
-    from atlasgen.publish.trends_page import write_trends
+    from atlasgen.publish import stage as publish
+    from atlasgen.publish.manifest import previous_info
+    from atlasgen.publish.site import viewer_dir
     from atlasgen.tiles.pyramid import render_layers
 
     budget_bytes, layers = _check_options(out, budget, layers, previous)
@@ -102,12 +96,12 @@ def build_atlas(
     if previous is not None:
         seeds, found = read_previous(previous, nodes_df["id"])
         log.info("previous atlas: %d of %d models keep their position", found, len(nodes_df))
-        since = _previous_info(previous, len(nodes_df) - found)
+        since = previous_info(previous, len(nodes_df) - found)
         if since["new_models"] and "new" not in layers:
             layers = (*layers, "new")
     key = stages.fingerprint(key, seed, backend, max_iter, previous and ident(_positions_file(previous)))
     if (cached := cache.get("layout", key)) is None:
-        groups, labels = _task_groups(nodes_df)
+        groups, labels = task_groups(nodes_df)
         with _stage("layout", timings):
             layout = layout_atlas(
                 len(nodes_df),
@@ -154,26 +148,21 @@ def build_atlas(
                     progress=progress,
                 )
                 cache.put("tiles", key, tiles, work, [work / "tiles"])
-        report = _report(graph.report, source, layout_info, timings, seed)
-        report["tiles"] = {"bytes": tiles["bytes"], "dropped": tiles["dropped"], "budget": budget_bytes}
-        data["snapshot"] = "snapshot.json"
-        digest = snapshot_id[2] if snapshot is not None and snapshot_id and len(snapshot_id) == 3 else None
-        _write_json(work / "snapshot.json", snapshot_manifest(source, report, digest))
-        manifest = _manifest(report, source, tiles["layers"], data, layout_info, seed, xy)
-        if (focused := manifest_entry(report)) is not None:
-            manifest["focus"] = focused
-        if since is not None:
-            manifest["previous"] = report["previous"] = since
-            for layer in manifest["layers"]:
-                if layer["id"] == "new" and since.get("date"):
-                    layer["title"] = f"New since {since['date']}"
+        built = publish.Built(
+            graph.report,
+            source,
+            layout_info,
+            tiles,
+            data,
+            xy,
+            seed,
+            budget_bytes,
+            since,
+            _digest(snapshot_id) if snapshot else None,
+        )
         with _stage("site", timings):  # the trends page is part of the site stage (report.json's stages)
-            manifest["trends"] = write_trends(nodes_df, edges, work, manifest["snapshot"])
-            write_site(work, manifest)
-        report["timings_s"] = timings
-        if cache.reused:
-            report["resumed"] = cache.reused
-        _write_json(work / "report.json", report)
+            report = publish.run(work, built, nodes_df, edges)
+        publish.write_report(work, report, timings, cache.reused)
         outdir.swap_in(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -182,15 +171,12 @@ def build_atlas(
     return report
 
 
-def reproducible(report: dict[str, Any]) -> dict[str, Any]:
-    """The build report without the run's facts (RUN_FACTS): what the same inputs reproduce exactly."""
-    kept = {k: v for k, v in report.items() if k not in RUN_FACTS}
-    if isinstance(kept.get("layout"), dict):
-        kept["layout"] = {k: v for k, v in kept["layout"].items() if not k.startswith("seconds")}
-    return kept
+def _digest(snapshot_id: list[Any] | None) -> str | None:
+    """The snapshot's SHA-256 from its identity [path, size, sha256] (None for the embedded sample)."""
+    return snapshot_id[2] if snapshot_id and len(snapshot_id) == 3 else None
 
 
-def _task_groups(nodes: Any) -> tuple[Any, list[str]]:
+def task_groups(nodes: Any) -> tuple[Any, list[str]]:
     """Models without lineage are grouped by task on the map: a code per node (-1 = no task) and the labels."""
     codes, labels = nodes["pipeline_tag"].factorize(sort=True)
     return codes, [str(label) for label in labels]
@@ -200,19 +186,6 @@ def _positions_file(previous: Path) -> Path:
     from atlasgen.artifacts import FILENAME
 
     return previous / FILENAME if previous.is_dir() else previous
-
-
-def _previous_info(previous: Path, new_models: int) -> dict[str, Any]:
-    """What the site says about the atlas this one continues: its snapshot date/label and how many are new."""
-    info: dict[str, Any] = {"new_models": new_models}
-    manifest = (previous if previous.is_dir() else previous.parent) / "snapshot.json"
-    try:
-        snap = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return info  # a bare positions file: new models are still marked, just without a date
-    if isinstance(snap, dict):
-        info |= {k: snap[k] for k in ("date", "label") if isinstance(snap.get(k), str)}
-    return info
 
 
 def _check_options(
@@ -269,101 +242,3 @@ def _segments(edges: Any, xy: Any) -> Any:
 
 def _tree_bytes(root: Path) -> int:
     return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
-
-
-def _report(
-    graph_report: dict[str, Any],
-    source: dict[str, Any],
-    layout_info: dict[str, Any],
-    timings: dict[str, float],
-    seed: int,
-) -> dict[str, Any]:
-    report = {"generator": {"name": "atlasgen", "version": __version__}, "snapshot": source, **graph_report}
-    report["layout"] = {k: v for k, v in layout_info.items() if _jsonable(v)} | {"seed": seed}
-    return report
-
-
-def _manifest(
-    report: dict[str, Any],
-    source: dict[str, Any],
-    layers: list[dict[str, Any]],
-    data: dict[str, Any],
-    layout_info: dict[str, Any],
-    seed: int,
-    xy: Any,
-) -> dict[str, Any]:
-    counts = {k: report[k] for k in ("models", "virtual", "edges", "edges_by_relation", "without_lineage")}
-    counts |= {"repairs": report["repairs"], "dropped": report["dropped"]}
-    return {
-        "generator": report["generator"],
-        "title": "Model Atlas",
-        "snapshot": {k: source[k] for k in ("label", "format", "date") if k in source},
-        "counts": counts,
-        "world": {"size": 256, "bounds": [float(v) for v in (*xy.min(axis=0), *xy.max(axis=0))]},
-        "layers": layers,
-        "data": data,
-        "layout": {
-            "algorithm": "forceatlas2",
-            "backend": layout_info.get("backend"),
-            "params": layout_info.get("params", {}),
-            "regions": layout_info.get("regions", {}),
-            "seed": seed,
-        },
-        "report": "report.json",
-    }
-
-
-def _jsonable(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    path.write_text(
-        json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-
-
-def summary_lines(report: dict[str, Any]) -> list[str]:
-    """The build report in a few human lines (the CLI prints these)."""
-    lines = [
-        f"models: {report['models']:,} in atlas ({report['virtual']:,} virtual parents added), "
-        f"{report['dropped_total']:,} dropped of {report['input_rows']:,} input rows",
-        "edges: {:,} ({})".format(
-            report["edges"], ", ".join(f"{k} {v:,}" for k, v in report["edges_by_relation"].items())
-        ),
-        f"without documented lineage: {report['without_lineage']:,}",
-    ]
-    from atlasgen.graph.focus import summary_line
-
-    if (focused := summary_line(report)) is not None:
-        lines.append(focused)
-    if report["repairs"]:
-        lines.append(
-            "repairs: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report["repairs"].items())
-        )
-    tiles = report.get("tiles", {})
-    if tiles:
-        lines.append(
-            f"tiles: {tiles['bytes'] / 1e6:,.1f} MB within a {tiles['budget'] / 1e6:,.0f} MB site budget"
-        )
-        lines.extend(f"tiles dropped: {reason}" for reason in tiles["dropped"])
-    for reason, count in report["dropped"].items():
-        lines.append(f"dropped ({reason}): {count:,} — rows listed in report.json")
-    layout = report.get("layout", {})
-    if layout.get("backend"):
-        lines.append(f"layout: {layout['backend']} backend — {layout.get('reason', '')}")
-    stability = layout.get("stability")
-    if stability and stability.get("survivors"):
-        lines.append(
-            f"stability: {stability['survivors']:,} models kept from the previous atlas; displacement "
-            f"median {stability['median']:.2%}, p95 {stability['p95']:.2%} of the map's extent"
-        )
-    if report.get("resumed"):
-        lines.append(f"resumed: {', '.join(report['resumed'])} reused from an interrupted build")
-    if "timings_s" in report:
-        lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in report["timings_s"].items()))
-    return lines
