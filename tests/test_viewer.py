@@ -187,7 +187,7 @@ def test_embed_hides_chrome(browser: Any, base_url: str, shots: Path) -> None:
 
 def test_layer_switcher(browser: Any, base_url: str, site: Path) -> None:
     layers = json.loads((site / "atlas.json").read_text())["layers"]
-    bases = [lay for lay in layers if not (lay.get("overlay") or lay["id"] == "edges")]
+    bases = [lay for lay in layers if not lay.get("overlay")]
     page, watch = new_page(browser)
     page.goto(base_url + "/")
     page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")

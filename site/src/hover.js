@@ -3,12 +3,11 @@
 // cache, so moving inside a cell already seen asks the server for nothing. Touch input is ignored.
 
 import { h } from './dom.js';
-import { toLatLng } from './map.js';
 
 const HOVER_PIXELS = 8;
 
-export function createHover(map, picker, details, { relationOf }) {
-  const container = map.getContainer();
+export function createHover(view, picker, details, { relationOf }) {
+  const container = view.container;
   const tip = h('div', { class: 'hover-tip', role: 'tooltip', 'aria-hidden': 'true' });
   const idLine = h('span', { class: 'hover-id' });
   const relLine = h('span', { class: 'hover-rel' });
@@ -31,17 +30,17 @@ export function createHover(map, picker, details, { relationOf }) {
 
   function place() {
     if (!current) return;
-    const p = map.latLngToContainerPoint(toLatLng(current.x, current.y));
+    const p = view.project(current.x, current.y);
     tip.style.transform = `translate(${Math.round(p.x)}px, ${Math.round(p.y)}px)`;
   }
 
   async function look(point) {
     const mine = ++seq;
-    const latlng = map.containerPointToLatLng(point);
-    const radius = HOVER_PIXELS / 2 ** map.getZoom();
+    const at = view.unproject(point.x, point.y);
+    const radius = HOVER_PIXELS / 2 ** view.zoom();
     let hit = null;
     try {
-      hit = await picker.nearest(latlng.lng, -latlng.lat, radius);
+      hit = await picker.nearest(at.x, at.y, radius);
     } catch (error) {
       console.warn('hover pick failed:', error);
     }
@@ -66,7 +65,7 @@ export function createHover(map, picker, details, { relationOf }) {
     if (event.pointerType === 'touch' || event.buttons) return;
     const rect = container.getBoundingClientRect();
     pending = { x: event.clientX - rect.left, y: event.clientY - rect.top };
-    if (event.target instanceof Element && event.target.closest('.leaflet-control')) {
+    if (event.target instanceof Element && event.target.closest('.map-control')) {
       hide(); // over the zoom buttons
       return;
     }
@@ -79,7 +78,7 @@ export function createHover(map, picker, details, { relationOf }) {
   });
   container.addEventListener('pointerleave', hide);
   container.addEventListener('pointerdown', hide);
-  map.on('movestart zoomstart', hide);
+  view.on('movestart zoomstart', hide);
 
   return { hide };
 }

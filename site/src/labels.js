@@ -2,12 +2,10 @@
 // models for the current zoom, as text in their own pane that never takes a click. The generator placed
 // them without overlaps by an estimate; here the real boxes are checked against each other and the open UI.
 
-import * as L from 'leaflet/dist/leaflet-src.esm.js';
 import { h } from './dom.js';
-import { toLatLng } from './map.js';
 
 const UI =
-  '.chrome:not([hidden]), #overlay-note:not([hidden]), .leaflet-control, #share-popup:not([hidden]), ' +
+  '.chrome:not([hidden]), #overlay-note:not([hidden]), .map-control, #share-popup:not([hidden]), ' +
   '#search-results:not([hidden])';
 const PAD = 3; // px between a label and anything else
 
@@ -15,34 +13,33 @@ function overlaps(a, b) {
   return a.left < b.right + PAD && b.left < a.right + PAD && a.top < b.bottom + PAD && b.top < a.bottom + PAD;
 }
 
-export function createLabels(map, labelsUrl, fetcher) {
-  const pane = map.createPane('atlas-labels');
-  pane.classList.add('atlas-labels');
-  let labels = []; // [{ vertex, text, latlng, zoom, kind }] in priority order
-  const shown = new Map(); // vertex -> marker
+export function createLabels(view, labelsUrl, fetcher) {
+  const drawing = view.drawing('atlas-labels');
+  drawing.pane.classList.add('atlas-labels');
+  let labels = []; // [{ vertex, text, x, y, zoom, kind }] in priority order
+  const shown = new Map(); // vertex -> label handle
 
   function wanted() {
-    const z = Math.floor(map.getZoom() + 1e-6);
-    const bounds = map.getBounds().pad(0.25);
-    return labels.filter((l) => l.zoom <= z && bounds.contains(l.latlng));
+    const z = Math.floor(view.zoom() + 1e-6);
+    const [[x0, y0], [x1, y1]] = view.bounds(0.25);
+    return labels.filter((l) => l.zoom <= z && l.x >= x0 && l.x <= x1 && l.y >= y0 && l.y <= y1);
   }
 
   function marker(label) {
     const text = h('span', { class: `atlas-label-text ${label.kind === 'f' ? 'family' : 'model'}`, text: label.text });
-    const icon = L.divIcon({ className: 'atlas-label', html: text, iconSize: null });
-    return L.marker(label.latlng, { icon, pane: 'atlas-labels', interactive: false, keyboard: false });
+    return drawing.label([label.x, label.y], text, 'atlas-label');
   }
 
   // Hide any label whose box meets a more important one's, or the page's controls and cards.
   function declutter() {
     const ui = [...document.querySelectorAll(UI)].map((e) => e.getBoundingClientRect()).filter((r) => r.width > 0);
-    const frame = map.getContainer().getBoundingClientRect();
+    const frame = view.container.getBoundingClientRect();
     const inside = (b) => b.left >= frame.left && b.right <= frame.right && b.top >= frame.top && b.bottom <= frame.bottom;
     const kept = [];
     for (const label of labels) {
       const m = shown.get(label.vertex);
       if (!m) continue;
-      const el = m.getElement();
+      const el = m.element;
       el.classList.remove('clash');
       const box = el.firstChild.getBoundingClientRect();
       if (!inside(box) || ui.some((r) => overlaps(box, r)) || kept.some((r) => overlaps(box, r))) el.classList.add('clash');
@@ -59,12 +56,12 @@ export function createLabels(map, labelsUrl, fetcher) {
       }
     }
     for (const label of labels) {
-      if (next.has(label.vertex) && !shown.has(label.vertex)) shown.set(label.vertex, marker(label).addTo(map));
+      if (next.has(label.vertex) && !shown.has(label.vertex)) shown.set(label.vertex, marker(label));
     }
     declutter();
   }
 
-  map.on('zoomend moveend', update);
+  view.on('zoomend moveend', update);
   window.addEventListener('resize', () => requestAnimationFrame(declutter));
 
   if (labelsUrl) {
@@ -76,11 +73,12 @@ export function createLabels(map, labelsUrl, fetcher) {
           .map((row) => ({
             vertex: Number(row[f.vertex]),
             text: String(row[f.text] ?? ''),
-            latlng: toLatLng(Number(row[f.x]), Number(row[f.y])),
+            x: Number(row[f.x]),
+            y: Number(row[f.y]),
             zoom: Number(row[f.min_zoom]),
             kind: row[f.kind],
           }))
-          .filter((l) => l.text && Number.isFinite(l.latlng.lat) && Number.isFinite(l.latlng.lng));
+          .filter((l) => l.text && Number.isFinite(l.x) && Number.isFinite(l.y));
         update();
       })
       .catch((error) => console.warn('labels unavailable:', error));

@@ -1,7 +1,6 @@
 // Wiring: load atlas.json, build the map, search, panel, layers and provenance, and keep the open model and
 // the view in the URL (viewstate.js), so that links, reloads and back/forward all land on the same view.
 
-import 'leaflet/dist/leaflet.css';
 import './style.css';
 import { ATLAS_URL, createUrls } from './config.js';
 import { createDetails } from './details.js';
@@ -10,6 +9,7 @@ import { createFetcher } from './fetcher.js';
 import { createHover } from './hover.js';
 import { createLabels } from './labels.js';
 import { createLayerSwitcher } from './layers.js';
+import { relationLegend } from './layerspec.js';
 import { createLicenceChanges } from './licences.js';
 import { ancestry, descendants } from './lineage.js';
 import { createMap } from './map.js';
@@ -24,6 +24,7 @@ import { createViewState } from './viewstate.js';
 
 const MOBILE = window.matchMedia('(max-width: 640px)');
 const EMBED = new URLSearchParams(window.location.search).get('embed') === '1';
+const PICK_PIXELS = 8; // a click picks the nearest model within this many screen pixels
 const $ = (id) => document.getElementById(id);
 
 async function start() {
@@ -32,8 +33,7 @@ async function start() {
   const urls = createUrls(atlas.data);
   const details = createDetails(fetcher, urls, atlas.data);
   const picker = createPicker(fetcher, urls, atlas.data);
-  const relationLayer = atlas.layers.find((l) => l.id === 'relation') || atlas.layers[0];
-  const relations = new Map((relationLayer.legend || []).map((e) => [e.key, e]));
+  const relations = new Map(relationLegend(atlas).map((e) => [e.key, e]));
   const relationOf = (key) => relations.get(key) || { label: key || 'unknown', color: '#8b93a7' };
   const title = atlas.title || 'Model Atlas';
   document.title = title;
@@ -47,13 +47,15 @@ async function start() {
 
   const url = createViewState(restore);
   const initial = url.current();
-  const view = createMap($('map'), atlas, { onPick: pick, onMove, interactive: !EMBED });
+  const view = createMap($('map'), atlas, { interactive: !EMBED });
+  if (!EMBED) view.on('click', ({ x, y }) => pick(x, y, PICK_PIXELS / 2 ** view.zoom()));
+  view.on('moveend', onMove);
   const state = () => ({ m: shown, view: view.view(), l: base, o: overlays });
   let base = view.setBase(initial.l);
   let overlays = view.setOverlays(initial.o);
   if (initial.view) view.setView(initial.view);
-  const labels = createLabels(view.map, urls.labels, fetcher);
-  if (!EMBED) createHover(view.map, picker, details, { relationOf });
+  const labels = createLabels(view, urls.labels, fetcher);
+  if (!EMBED) createHover(view, picker, details, { relationOf });
 
   const panel = EMBED
     ? null
@@ -88,7 +90,7 @@ async function start() {
     });
     switcher.set(base, overlays);
     switcher.setZoom(view.view().z);
-    view.map.on('zoomend', () => switcher.setZoom(view.view().z));
+    view.on('zoomend', () => switcher.setZoom(view.view().z));
     const licences = createLicenceChanges(urls.licences, fetcher);
     createProvenance($('footer'), atlas, { relationOf, links: licences ? [licences.button] : [] });
     share = createShare($('share'), $('share-popup'), { link: () => url.link(state()) });
@@ -96,7 +98,7 @@ async function start() {
     const credit = $('embed-credit');
     const full = () => window.location.pathname + window.location.hash;
     credit.setAttribute('href', full());
-    view.map.on('moveend', () => credit.setAttribute('href', full()));
+    view.on('moveend', () => credit.setAttribute('href', full()));
     credit.hidden = false;
   }
 

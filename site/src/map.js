@@ -1,15 +1,22 @@
-// The Leaflet map: CRS.Simple world pixels at zoom 0, raster tile layers (one base, any overlays) that only
-// ask for tiles that exist, a marker for the open model, and the view as {z, x, y} in world coordinates.
+// The one module that knows the map library (Leaflet). Everything else sees the small view API returned by
+// createMap, in world coordinates (x right, y down, 0..256 at zoom 0) and container pixels:
+//   events   on(types, fn) / off(types, fn): 'click' ({x, y} in the world), 'move', 'moveend', 'zoomend',
+//            'movestart', 'zoomstart'
+//   geometry project(x, y) -> {x, y} container px; unproject(px, py) -> {x, y} world; zoom(); bounds(pad)
+//   drawing  drawing(name, {zIndex, canvas}) -> a pane with line(), circle(), label() and clear()
+//   view     view() / setView({z, x, y}), focus(x, y), fit(box), sameView(a, b); mark(x, y) / unmark()
+//   layers   setBase(id), setOverlays(ids), bases, overlays; container, the map's element
+// Swapping Leaflet for another library means rewriting this file only.
 
+import 'leaflet/dist/leaflet.css';
 import * as L from 'leaflet/dist/leaflet-src.esm.js';
 import { TRANSPARENT_PNG } from './config.js';
 import { safeColor } from './dom.js';
 import { OVERZOOM, splitLayers } from './layerspec.js';
 import { createBitmap } from './normalise.js';
 
-const PICK_PIXELS = 8;
-
-export const toLatLng = (x, y) => L.latLng(-y, x);
+const toLatLng = (x, y) => L.latLng(-y, x);
+const toWorld = (latlng) => ({ x: latlng.lng, y: -latlng.lat });
 
 // Only asks the server for tiles the generator wrote; the rest are a transparent pixel, never a 404.
 function tileLayer(layer, worldSize, zIndex) {
@@ -36,12 +43,50 @@ function tileLayer(layer, worldSize, zIndex) {
   });
 }
 
-export function createMap(element, atlas, { onPick, onMove = () => {}, interactive = true }) {
+// Library events under neutral names; a click carries its world position.
+function createEvents(map) {
+  const wrapped = new Map(); // fn -> Leaflet handler
+  const handler = (fn) => {
+    if (!wrapped.has(fn)) wrapped.set(fn, (event) => fn(event.latlng ? toWorld(event.latlng) : {}));
+    return wrapped.get(fn);
+  };
+  return {
+    on: (types, fn) => map.on(types, handler(fn)),
+    off: (types, fn) => wrapped.has(fn) && map.off(types, wrapped.get(fn)),
+  };
+}
+
+// A pane of vector drawings over the tiles: lines and circles (styles in screen pixels: color, weight,
+// opacity, fillColor, fillOpacity, radius, className) and text labels (a DOM element at a world point).
+function createDrawing(map, name, { zIndex, canvas = false }) {
+  const pane = map.createPane(name);
+  if (zIndex !== undefined) pane.style.zIndex = String(zIndex);
+  const renderer = canvas ? L.canvas({ pane: name, padding: 0.5 }) : L.svg({ pane: name, padding: 0.5 });
+  const group = L.layerGroup().addTo(map);
+  const style = (options) => ({ renderer, interactive: false, ...options });
+  return {
+    pane,
+    line([[x0, y0], [x1, y1]], options) {
+      group.addLayer(L.polyline([toLatLng(x0, y0), toLatLng(x1, y1)], style(options)));
+    },
+    circle([x, y], options) {
+      group.addLayer(L.circleMarker(toLatLng(x, y), style(options)));
+    },
+    // A label element at a world point; returns a handle to move or remove it.
+    label([x, y], element, className = '') {
+      const icon = L.divIcon({ className, html: element, iconSize: null });
+      const marker = L.marker(toLatLng(x, y), { icon, pane: name, interactive: false, keyboard: false }).addTo(map);
+      return { element: marker.getElement(), remove: () => marker.remove() };
+    },
+    clear: () => group.clearLayers(),
+  };
+}
+
+export function createMap(element, atlas, { interactive = true }) {
   const { bases, overlays } = splitLayers(atlas.layers);
   const all = [...bases, ...overlays];
   const size = atlas.world.size || 256;
   const [xmin, ymin, xmax, ymax] = atlas.world.bounds || [0, 0, size, size];
-  const bounds = L.latLngBounds(toLatLng(xmin, ymax), toLatLng(xmax, ymin));
   const deepest = Math.max(...all.map((l) => l.max_zoom || 0));
   const map = L.map(element, {
     crs: L.CRS.Simple,
@@ -55,8 +100,9 @@ export function createMap(element, atlas, { onPick, onMove = () => {}, interacti
     zoomControl: false,
     keyboardPanDelta: 120,
   });
-  if (interactive) L.control.zoom({ position: 'bottomright' }).addTo(map);
-  map.fitBounds(bounds, { padding: [16, 16] });
+  // Controls carry .map-control, so the rest of the page can keep labels and tips off them.
+  if (interactive) L.control.zoom({ position: 'bottomright' }).addTo(map).getContainer().classList.add('map-control');
+  map.fitBounds(L.latLngBounds(toLatLng(xmin, ymax), toLatLng(xmax, ymin)), { padding: [16, 16] });
   map.setMinZoom(Math.min(0, Math.floor(map.getZoom())));
 
   const tiles = new Map(all.map((layer, i) => [layer.id, tileLayer(layer, size, i < bases.length ? 1 : 2 + i)]));
@@ -83,14 +129,6 @@ export function createMap(element, atlas, { onPick, onMove = () => {}, interacti
   }
 
   let marker = null;
-  if (interactive) {
-    map.on('click', (event) => {
-      const radius = PICK_PIXELS / 2 ** map.getZoom();
-      onPick(event.latlng.lng, -event.latlng.lat, radius);
-    });
-  }
-  map.on('moveend', () => onMove(view()));
-
   function mark(x, y) {
     if (!marker) {
       marker = L.circleMarker(toLatLng(x, y), {
@@ -139,7 +177,36 @@ export function createMap(element, atlas, { onPick, onMove = () => {}, interacti
     map.setView(toLatLng(x, y), zoom, { animate: false });
   }
 
+  // The world box in view, grown by `pad` of its size on each side: [[x0, y0], [x1, y1]].
+  function bounds(pad = 0) {
+    const b = map.getBounds().pad(pad);
+    return [[b.getWest(), -b.getNorth()], [b.getEast(), -b.getSouth()]];
+  }
+
   const sameView = (a, b) => Math.abs(a.z - b.z) < 0.01 && Math.hypot(a.x - b.x, a.y - b.y) * 2 ** a.z < 1;
 
-  return { map, mark, unmark, focus, fit, view, setView, sameView, setBase, setOverlays, bases, overlays };
+  return {
+    ...createEvents(map),
+    container: element,
+    project: (x, y) => {
+      const p = map.latLngToContainerPoint(toLatLng(x, y));
+      return { x: p.x, y: p.y };
+    },
+    unproject: (px, py) => toWorld(map.containerPointToLatLng(L.point(px, py))),
+    zoom: () => map.getZoom(),
+    maxZoom: () => map.getMaxZoom(),
+    bounds,
+    drawing: (name, options = {}) => createDrawing(map, name, options),
+    mark,
+    unmark,
+    focus,
+    fit,
+    view,
+    setView,
+    sameView,
+    setBase,
+    setOverlays,
+    bases,
+    overlays,
+  };
 }

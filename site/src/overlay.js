@@ -1,23 +1,16 @@
 // The open model's lineage drawn over the raster: ancestors (every parent line) and descendants as SVG
 // polylines and circle markers in their own pane, under the marker, with a note of what was left out.
 
-import * as L from 'leaflet/dist/leaflet-src.esm.js';
 import { formatFull, h, safeColor } from './dom.js';
-import { toLatLng } from './map.js';
 
 export function createOverlay(view, note, { relationOf, onHide, onFit }) {
-  const { map } = view;
-  map.createPane('lineage').style.zIndex = '390';
-  const renderer = L.svg({ pane: 'lineage', padding: 0.5 });
-  const group = L.layerGroup();
+  const drawing = view.drawing('lineage', { zIndex: 390 });
   let bounds = null;
 
   const colour = (relation) => safeColor(relationOf(relation).color);
 
   function edge(parent, child, relation, kind) {
-    return L.polyline([toLatLng(parent.x, parent.y), toLatLng(child.x, child.y)], {
-      renderer,
-      interactive: false,
+    drawing.line([[parent.x, parent.y], [child.x, child.y]], {
       color: colour(relation),
       weight: kind === 'ancestor' ? 2.5 : 1.25,
       opacity: kind === 'ancestor' ? 0.95 : 0.7,
@@ -26,9 +19,7 @@ export function createOverlay(view, note, { relationOf, onHide, onFit }) {
   }
 
   function dot(model, kind) {
-    return L.circleMarker(toLatLng(model.x, model.y), {
-      renderer,
-      interactive: false,
+    drawing.circle([model.x, model.y], {
       radius: kind === 'ancestor' ? 5 : 3,
       weight: kind === 'ancestor' ? 1.5 : 1,
       color: '#0b0e14',
@@ -40,12 +31,12 @@ export function createOverlay(view, note, { relationOf, onHide, onFit }) {
 
   // `tree` from lineage.ancestry(), `down` from lineage.descendants().
   function draw(model, tree, down) {
-    group.clearLayers();
+    drawing.clear();
     const ancestors = [];
     const walk = (node) => {
       for (const parent of node.parents) {
         if (!parent.model) continue;
-        group.addLayer(edge(parent.model, node.model, parent.relation, 'ancestor'));
+        edge(parent.model, node.model, parent.relation, 'ancestor');
         if (!parent.repeat) {
           ancestors.push(parent.model);
           walk(parent);
@@ -53,14 +44,13 @@ export function createOverlay(view, note, { relationOf, onHide, onFit }) {
       }
     };
     walk(tree);
-    for (const [parent, child, relation] of down.edges) group.addLayer(edge(parent, child, relation, 'descendant'));
-    for (const m of down.nodes) group.addLayer(dot(m, 'descendant'));
-    for (const m of ancestors) group.addLayer(dot(m, 'ancestor'));
+    for (const [parent, child, relation] of down.edges) edge(parent, child, relation, 'descendant');
+    for (const m of down.nodes) dot(m, 'descendant');
+    for (const m of ancestors) dot(m, 'ancestor');
     const all = [model, ...ancestors, ...down.nodes];
     const xs = all.map((m) => m.x);
     const ys = all.map((m) => m.y);
     bounds = [[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]];
-    group.addTo(map);
 
     const parts = [
       `${formatFull(ancestors.length)} ancestor${ancestors.length === 1 ? '' : 's'}`,
@@ -76,8 +66,7 @@ export function createOverlay(view, note, { relationOf, onHide, onFit }) {
   }
 
   function clear() {
-    group.clearLayers();
-    group.remove();
+    drawing.clear();
     note.hidden = true;
     note.replaceChildren();
     bounds = null;
