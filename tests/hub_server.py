@@ -9,7 +9,12 @@ Real HTTP on 127.0.0.1, driven by the real ``huggingface_hub`` client (point ``H
   headers ``hf_hub_download`` reads (``X-Repo-Commit``, ``ETag``, ``Content-Length``) and no Xet headers,
   so the client always takes the plain-HTTP path.
 - ``GET /api/datasets/{repo_id}/revision/{revision}`` and ``/api/datasets/{repo_id}``: minimal repo info.
+- ``GET /api/agent-harnesses``: ``HubServer.agent_harnesses`` as JSON (huggingface_hub asks for this registry
+  and caches it for 24 h in ``HF_HOME``); 404 while it is None.
 - Unknown repo / revision / file: 404 with the ``X-Error-Code`` the client maps to its typed errors.
+
+``HubServer.link_base`` (default: the server's own URL) is where the next-page links point: another server's
+URL sends the client across origins.
 
   ``GET`` honours ``Range: bytes=N-`` (206 with ``Content-Range``), so a dropped download can resume.
 
@@ -20,7 +25,7 @@ failure for the model listing (``target="models"``, ``page=`` a 1-based page num
 or for the file downloads (``target="resolve"``, ``method="HEAD"``/``"GET"`` or None), ``times`` times in a
 row (None: forever). The kinds:
 
-- ``status``: answer with ``Fault.status`` (a JSON error body), with ``Retry-After: <retry_after>`` when
+- ``status``: answer with ``Fault.status`` (a JSON error body, or ``Fault.body``), with ``Retry-After: <retry_after>`` when
   given and any extra ``headers`` (e.g. the Hub's ``RateLimit``);
 - ``reset``: close the connection with a TCP reset (RST), without an answer;
 - ``reset-mid-body``: send the status line, the headers (full ``Content-Length``) and half the body, then
@@ -30,7 +35,9 @@ row (None: forever). The kinds:
 - ``truncate``: the right status, but only half the body, with a ``Content-Length`` that matches the cut
   (for ``/api/models``: truncated JSON);
 - ``slow``: wait ``seconds`` before answering; ``stall``: send half the body, wait ``seconds``, send the
-  rest.
+  rest;
+- ``echo``: answer ``Fault.status`` echoing every request header, as a debugging proxy or a careless server
+  does (credentials included): as JSON in ``X-Error-Message`` and as raw lines in a text body.
 
 Waits end early when the server stops. ``HubServer.fired`` lists the faults that fired, in order.
 
@@ -118,7 +125,17 @@ def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-FAULT_KINDS = ("status", "reset", "reset-mid-body", "close", "close-mid-body", "truncate", "slow", "stall")
+FAULT_KINDS = (
+    "status",
+    "reset",
+    "reset-mid-body",
+    "close",
+    "close-mid-body",
+    "truncate",
+    "slow",
+    "stall",
+    "echo",
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,7 @@ class Fault:
     retry_after: str | None = None
     seconds: float = 0.0
     headers: tuple[tuple[str, str], ...] = ()
+    body: Any = None  # for ``status``: the JSON body instead of {"error": "injected HTTP <status>"}
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -162,8 +180,10 @@ class HubServer:
     files: dict[tuple[str, str, str, str], bytes]
     page_size: int = 500
     requests: list[RecordedRequest] = field(default_factory=list)
-    fired: list[tuple[str, int | str, str]] = field(default_factory=list)
+    fired: list[tuple[str, int | str | None, str]] = field(default_factory=list)
     url: str = ""
+    link_base: str | None = None
+    agent_harnesses: Any = None
     _plan: list[_Planned] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -249,6 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._list_models(query)
             elif "/resolve/" in path:
                 self._resolve(path, head=head)
+            elif path == "/api/agent-harnesses" and self.hub.agent_harnesses is not None:
+                self._send_json(200, self.hub.agent_harnesses)
             elif path.startswith("/api/datasets/") and not head:
                 self._repo_info(path.removeprefix("/api/datasets/"))
             else:
@@ -268,7 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
         if offset + size < len(self.hub.models):
             next_query = {k: v for k, v in query.items() if k != "cursor"}
             next_query["cursor"] = [_encode_cursor(offset + size, page_number + 1)]
-            headers["Link"] = f'<{self.hub.url}/api/models?{urlencode(next_query, doseq=True)}>; rel="next"'
+            base = self.hub.link_base or self.hub.url
+            headers["Link"] = f'<{base}/api/models?{urlencode(next_query, doseq=True)}>; rel="next"'
         self._deliver(200, json.dumps(page).encode(), "application/json; charset=utf-8", headers, fault=fault)
 
     # -- resolve ------------------------------------------------------------------------------------------
@@ -329,7 +352,12 @@ class _Handler(BaseHTTPRequestHandler):
             extra = dict(fault.headers)
             if fault.retry_after is not None:
                 extra["Retry-After"] = fault.retry_after
-            self._send_json(fault.status, {"error": f"injected HTTP {fault.status}"}, extra, head)
+            answer = {"error": f"injected HTTP {fault.status}"} if fault.body is None else fault.body
+            self._send_json(fault.status, answer, extra, head)
+        elif kind == "echo":  # the headers as JSON in X-Error-Message and as raw lines in a text body
+            text = f"bad request {self.command} {self.path}\n{self.headers}".encode()
+            extra = {"X-Error-Message": json.dumps({"headers": dict(self.headers)})}
+            self._send_raw(fault.status, text, "text/plain; charset=utf-8", extra, head)
         elif kind in ("reset", "close"):
             self._drop(reset=kind == "reset")
         else:  # *-mid-body, stall: the headers promise the whole body, half of it comes

@@ -11,8 +11,10 @@ Two sources:
 Both honour ``HF_TOKEN`` (huggingface_hub reads it when ``token`` is None) and ``HF_ENDPOINT``, read from the
 environment at call time (huggingface_hub itself reads it once, at import). ``out`` is replaced atomically
 (a complete file in the same folder, fsync, ``os.replace``) and a manifest is written beside it as
-``<out>.manifest.json``; on any error, or a ``kill -9``, ``out`` is left as it was. Network and HTTP
-failures become :class:`~atlasgen.errors.FetchError` naming the URL or endpoint and the status.
+``<out>.manifest.json``; on any error, or a ``kill -9``, ``out`` is left as it was. Every failure of a Hub
+call becomes a one-line :class:`~atlasgen.errors.FetchError` naming the URL and the status. Credentials (the
+token, a ``user:password@`` in ``HF_ENDPOINT``) go only to the endpoint's origin and are redacted from every
+message, the manifest and the checkpoint (:mod:`atlasgen.ingest.fetch_secrets`).
 
 Failures that may pass (HTTP 408/429/5xx, a reset or dropped connection, a timeout, a truncated body) are
 retried as :class:`RetryPolicy` says: ``Retry-After`` honoured up to a cap, else exponential back-off with
@@ -42,6 +44,7 @@ from atlasgen import __version__
 from atlasgen.errors import AtlasgenError, FetchError
 from atlasgen.ingest.fetch_checkpoint import CHUNK, Partial, atomic_writer, partial_path, state_path
 from atlasgen.ingest.fetch_retry import RETRY_STATUSES, MalformedResponse, RetryPolicy, hub_errors, retrying
+from atlasgen.ingest.fetch_secrets import known_secrets, public_url, scoped
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelInfo
@@ -120,6 +123,7 @@ def fetch_snapshot(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     endpoint = hub_endpoint()
+    secrets = known_secrets(endpoint, token)
     if source == "hub-stats":
         if resume:
             log.info("hub-stats: nothing to resume across runs; the download starts again")
@@ -132,6 +136,7 @@ def fetch_snapshot(
             revision=revision,
             progress=progress,
             policy=policy,
+            secrets=secrets,
         )
         origin: dict[str, Any] = {"repo_id": repo_id, "filename": filename, "revision": revision}
     else:
@@ -143,11 +148,12 @@ def fetch_snapshot(
             progress=progress,
             resume=resume,
             policy=policy,
+            secrets=secrets,
         )
         origin = {"expand": list(API_EXPAND), "limit": limit}
     manifest = {
         "source": source,
-        "endpoint": endpoint,
+        "endpoint": public_url(endpoint),  # never the endpoint's user:password
         **origin,
         "fetched_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "rows": rows,
@@ -197,6 +203,7 @@ def _fetch_hub_stats(
     revision: str,
     progress: bool,
     policy: RetryPolicy,
+    secrets: list[str],
 ) -> tuple[int, str]:
     """Download the hub-stats parquet into a scratch cache beside ``out``, check it, copy it onto ``out``.
 
@@ -205,7 +212,7 @@ def _fetch_hub_stats(
     repeats the whole ``hf_hub_download`` for those. The scratch folder has a fixed name, so one left by a
     killed run is found and removed by the next.
     """
-    url = f"{endpoint}/datasets/{repo_id}/resolve/{revision}/{filename}"
+    url = f"{public_url(endpoint)}/datasets/{repo_id}/resolve/{revision}/{filename}"  # for messages
     scratch = out.with_name(f".{out.name}.download")
     if scratch.exists():
         log.warning("removing %s, left by an interrupted fetch", scratch)
@@ -213,7 +220,7 @@ def _fetch_hub_stats(
     action = f"downloading dataset file {repo_id}/{filename}@{revision}"
     download = functools.partial(_download, endpoint, token, repo_id, filename, revision, scratch, progress)
     try:
-        local = retrying(action, url, policy, download, repo_id=repo_id)
+        local = retrying(action, url, policy, download, repo_id=repo_id, secrets=secrets)
         rows = _parquet_rows(local, url)
         with atomic_writer(out) as f, local.open("rb") as src:
             digest = _copy_hashing(src, f)
@@ -295,6 +302,7 @@ def _fetch_api(
     progress: bool,
     resume: bool,
     policy: RetryPolicy,
+    secrets: list[str],
 ) -> tuple[int, str]:
     """Page through /api/models into ``<out>.partial``, checkpointing each page; move it onto ``out``.
 
@@ -302,15 +310,18 @@ def _fetch_api(
     iterator retries each page with ``http_backoff``, but an error it gives up on ends the iteration and the
     cursor of the next page is lost with it, so nothing could resume. Here each page is fetched by
     ``_get_page`` inside ``retrying``, and once its rows are on disk the next page's URL (the Hub's opaque
-    cursor) is checkpointed.
+    cursor) is checkpointed, without any ``user:password@`` (fetch_secrets.py). Each page is requested with
+    the endpoint's credentials only if it is on the endpoint's origin: a next-page link elsewhere gets none.
     """
     from tqdm.auto import tqdm
 
     params: dict[str, Any] = {"expand": list(API_EXPAND)}
     if limit is not None:
         params["limit"] = limit
-    first = f"{endpoint}/api/models?{urlencode(params, doseq=True)}"
-    headers = _hub_headers(token)
+    shown = public_url(endpoint)
+    first = f"{shown}/api/models?{urlencode(params, doseq=True)}"
+    with hub_errors(f"listing models from {shown}", url=first, secrets=secrets):
+        headers = _hub_headers(token)  # huggingface_hub reads its caches here: it can fail too
     with (
         Partial(out, first, resume=resume) as partial,
         tqdm(
@@ -324,11 +335,12 @@ def _fetch_api(
         try:
             while partial.done.next and (limit is None or partial.done.rows < limit):
                 url = partial.done.next
-                get = functools.partial(_get_page, url, headers, policy.timeout)
-                items, next_url = retrying(f"listing models from {endpoint}", url, policy, get)
-                items = items if limit is None else items[: limit - partial.done.rows]
-                partial.append(b"".join(jsonl_line(model_record(_model_info(i))) for i in items), next_url)
-                bar.update(len(items))
+                get = functools.partial(_get_page, *scoped(url, endpoint, headers), policy.timeout)
+                action = f"listing models from {shown}"
+                records, next_url = retrying(action, url, policy, get, secrets=secrets)
+                records = records if limit is None else records[: limit - partial.done.rows]
+                partial.append(b"".join(map(jsonl_line, records)), next_url and public_url(next_url))
+                bar.update(len(records))
         except FetchError as err:
             raise FetchError(
                 f"{err.message}. The {partial.done.rows:,} models listed so far are kept in {partial.rows_path}: "
@@ -344,7 +356,9 @@ def _hub_headers(token: str | None) -> dict[str, str]:
 
 
 def _get_page(url: str, headers: dict[str, str], timeout: float) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of /api/models through huggingface_hub's HTTP session: (models, URL of the next page)."""
+    """One page of /api/models through huggingface_hub's HTTP session: (the models' JSONL records, URL of
+    the next page). The records are made here, inside the error wrapper: an item ModelInfo rejects is a
+    failed call too."""
     from huggingface_hub.utils import get_session, hf_raise_for_status
 
     response = get_session().get(url, headers=headers, timeout=timeout)
@@ -352,7 +366,7 @@ def _get_page(url: str, headers: dict[str, str], timeout: float) -> tuple[list[d
     items = response.json()
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise MalformedResponse(f"expected a JSON list of models, got {type(items).__name__}")
-    return items, response.links.get("next", {}).get("url")
+    return [model_record(_model_info(item)) for item in items], response.links.get("next", {}).get("url")
 
 
 def _model_info(item: dict[str, Any]) -> ModelInfo:

@@ -15,7 +15,8 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from atlasgen.errors import AtlasgenError, FetchError
+from atlasgen.ingest.fetch_secrets import redact
 
 # Statuses worth another try (huggingface_hub's own list for `http_backoff`); anything else fails at once.
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
@@ -84,7 +86,13 @@ class MalformedResponse(ValueError):
 
 
 def retrying(
-    action: str, url: str, policy: RetryPolicy, call: Callable[[], T], *, repo_id: str | None = None
+    action: str,
+    url: str,
+    policy: RetryPolicy,
+    call: Callable[[], T],
+    *,
+    repo_id: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> T:
     """``call()``, retried as ``policy`` says while it fails in a way that may pass; FetchError otherwise.
 
@@ -96,14 +104,15 @@ def retrying(
     attempt = 1
     while True:
         try:
-            with hub_errors(action, url=url, repo_id=repo_id):
+            with hub_errors(action, url=url, repo_id=repo_id, secrets=secrets):
                 return call()
         except FetchError as err:
             transient, retry_after = _retry_hint(err.__cause__)
             if not transient:
                 raise
             if attempt > policy.retries:
-                raise FetchError(f"{err.message} (gave up after {attempt} attempts)") from err.__cause__
+                tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+                raise FetchError(f"{err.message} (gave up after {tries})") from err.__cause__
             wait = policy.wait(attempt, retry_after)
             log.warning("%s; retry %d of %d in %.2f s", err.message, attempt, policy.retries, wait)
             _sleep(wait)
@@ -166,39 +175,74 @@ def _is_short_download(err: BaseException) -> bool:
 
 
 @contextmanager
-def hub_errors(action: str, *, url: str, repo_id: str | None = None) -> Iterator[None]:
-    """Turn huggingface_hub / httpx2 failures inside the block into a FetchError that says what failed."""
+def hub_errors(
+    action: str, *, url: str, repo_id: str | None = None, secrets: Sequence[str] = ()
+) -> Iterator[None]:
+    """Turn any failure of huggingface_hub / httpx2 inside the block into a one-line FetchError that says
+    what failed, with credentials redacted (``secrets`` are masked wherever they appear). Only an OSError of
+    our own (a full disk, say) and atlasgen's own errors pass through."""
+    try:
+        yield
+    except AtlasgenError:
+        raise
+    except Exception as err:
+        if type(err) is not OSError and isinstance(err, OSError) and not _is_hub_error(err):
+            raise  # FileNotFoundError, PermissionError, ...: the local disk, which the CLI reports itself
+        raise FetchError(redact(_describe(err, action, url, repo_id), secrets)) from err
+
+
+def _is_hub_error(err: BaseException) -> bool:
+    """One of huggingface_hub's own errors (several of which are OSErrors)."""
+    return type(err).__module__.split(".")[0] == "huggingface_hub"
+
+
+def _describe(err: Exception, action: str, url: str, repo_id: str | None) -> str:
+    """What a Hub call's failure means, for a person."""
     import httpx2
     from huggingface_hub import errors as hf
 
-    try:
-        yield
-    except hf.RepositoryNotFoundError as err:  # includes GatedRepoError
-        raise FetchError(
+    if isinstance(err, hf.RepositoryNotFoundError):  # includes GatedRepoError
+        return (
             f"{action}: repository {repo_id!r} not found or not accessible ({_status(err)}, {_url(err, url)}). "
             "Check the name; for a private or gated repo set HF_TOKEN."
-        ) from err
-    except (hf.RevisionNotFoundError, hf.RemoteEntryNotFoundError) as err:
+        )
+    if isinstance(err, hf.RevisionNotFoundError | hf.RemoteEntryNotFoundError):
         what = "revision" if isinstance(err, hf.RevisionNotFoundError) else "file"
-        raise FetchError(f"{action}: {what} not found ({_status(err)}, {_url(err, url)})") from err
-    except hf.HfHubHTTPError as err:
+        return f"{action}: {what} not found ({_status(err)}, {_url(err, url)})"
+    if isinstance(err, hf.HfHubHTTPError):
         detail = f": {err.server_message}" if err.server_message else ""
-        raise FetchError(f"{action}: {_status(err)} from {_url(err, url)}{detail}") from err
-    except hf.OfflineModeIsEnabled as err:
-        raise FetchError(f"{action}: HF_HUB_OFFLINE is set, so the Hub cannot be reached") from err
-    except (hf.LocalEntryNotFoundError, hf.FileMetadataError) as err:
-        cause = err.__cause__ or err
-        raise FetchError(f"{action}: could not read {url}: {cause}") from err
-    except httpx2.HTTPError as err:
-        raise FetchError(f"{action}: could not reach {url}: {type(err).__name__}: {err}") from err
-    except json.JSONDecodeError as err:
-        raise FetchError(f"{action}: malformed JSON from {url}: {err}") from err
-    except MalformedResponse as err:
-        raise FetchError(f"{action}: unexpected answer from {url}: {err}") from err
-    except OSError as err:
-        if not _is_short_download(err):
-            raise
-        raise FetchError(f"{action}: incomplete download from {url}: {err}") from err
+        return f"{action}: {_status(err)} from {_url(err, url)}{detail}"
+    if isinstance(err, hf.OfflineModeIsEnabled):
+        return f"{action}: HF_HUB_OFFLINE is set, so the Hub cannot be reached"
+    if isinstance(err, hf.LocalEntryNotFoundError | hf.FileMetadataError):
+        return f"{action}: could not read {url}: {err.__cause__ or err}"
+    if isinstance(err, httpx2.HTTPError):
+        return f"{action}: could not reach {url}: {type(err).__name__}: {err}"
+    if isinstance(err, json.JSONDecodeError):
+        return f"{action}: malformed JSON from {url}: {err}"
+    if isinstance(err, MalformedResponse):
+        return f"{action}: unexpected answer from {url}: {err}"
+    if _is_short_download(err):
+        return f"{action}: incomplete download from {url}: {err}"
+    return f"{action}: huggingface_hub failed ({type(err).__name__}: {err}){_cache_hint(err)}"
+
+
+def _cache_hint(err: BaseException) -> str:
+    """Where the failure came from a file huggingface_hub caches, which file to delete.
+
+    huggingface_hub (2.4) asks ``{endpoint}/api/agent-harnesses`` for a registry it keeps for 24 h in
+    ``HF_HOME`` and uses for every request's user agent; an answer of the wrong shape (a JSON list) breaks
+    every later request to any endpoint until the file goes.
+    """
+    from huggingface_hub import constants
+
+    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(err.__traceback__)]
+    if not any(name.endswith("_detect_agent.py") for name in frames):
+        return ""
+    return (
+        f"; its cached agent registry {constants.AGENT_HARNESSES_PATH} is malformed "
+        "(an endpoint's /api/agent-harnesses answer): delete that file"
+    )
 
 
 def _status(err: Any) -> str:
