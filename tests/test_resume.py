@@ -188,6 +188,22 @@ def interrupted_build(
     return [r.getMessage().removesuffix(suffix) for r in caplog.records if r.getMessage().endswith(suffix)]
 
 
+def test_a_build_resumed_from_every_stage_is_byte_identical_to_a_fresh_one(
+    snapshot: Path,
+    clean: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    out = tmp_path / "site"
+    assert interrupted_build(snapshot, out, monkeypatch, caplog) == []  # records every stage
+    recorded = [p for p in (tmp_path / ".site.stages").rglob("result/*")]
+    assert {p.suffix for p in recorded} == {".json", ".npz", ".parquet"}  # data files, never a pickle
+    report = build_atlas(snapshot, out, resume=True, **OPTIONS)
+    assert report["resumed"] == ["snapshot", "graph", "layout", "index", "tiles"]
+    assert site_digests(out) == site_digests(clean)
+
+
 def test_resume_reuses_only_stages_whose_inputs_and_options_are_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
