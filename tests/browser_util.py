@@ -86,6 +86,32 @@ def new_page(browser: Any, width: int = 1280, height: int = 800, **options: Any)
     return page, Watch(page)
 
 
+VIEWER_DATA = Path(__file__).parent / "data" / "viewer"
+
+
+def build_viewer_atlas(out: Path) -> Path:
+    """The atlas of tests/data/viewer (31 models: chains, a merge, a 16-generation line, a virtual parent)."""
+    from atlasgen.pipeline.build import build_atlas
+
+    need_browser()
+    data = VIEWER_DATA
+    build_atlas(data / "edges.csv", out, nodes=data / "nodes.csv", seed=0, backend="cpu", progress=False)
+    return out
+
+
+def settle(page: Any, quiet_ms: int = 400) -> None:
+    """Wait until the map has stopped moving (aria-busy) and the URL has not changed for `quiet_ms`."""
+    page.wait_for_function(
+        """quiet => {
+             const now = performance.now();
+             if (window.__settleHash !== location.hash) { window.__settleHash = location.hash; window.__settleAt = now; }
+             return now - window.__settleAt >= quiet && !document.querySelector('#map[aria-busy]');
+           }""",
+        arg=quiet_ms,
+        polling=100,
+    )
+
+
 def wait_panel(page: Any, model_id: str) -> None:
     """Wait until the details panel shows `model_id`."""
     page.wait_for_function(

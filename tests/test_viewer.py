@@ -16,9 +16,8 @@ from urllib.parse import quote, unquote
 
 import pandas as pd
 import pytest
-from browser_util import need_browser, new_page, wait_panel
+from browser_util import build_viewer_atlas, new_page, wait_panel
 
-DATA = Path(__file__).parent / "data" / "viewer"
 AXE = Path(__file__).resolve().parents[1] / "site" / "node_modules" / "axe-core" / "axe.min.js"
 CHAT_GGUF = "acme/Llama-3.1-8B-Chat-GGUF"
 MERGE_GGUF = "mixer/Chat-Mistral-Merge-GGUF"
@@ -29,12 +28,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    need_browser()
-    from atlasgen.pipeline.build import build_atlas
-
-    out = tmp_path_factory.mktemp("viewer") / "atlas"
-    build_atlas(DATA / "edges.csv", out, nodes=DATA / "nodes.csv", seed=0, backend="cpu", progress=False)
-    return out
+    return build_viewer_atlas(tmp_path_factory.mktemp("viewer") / "atlas")
 
 
 def _hash(page: Any) -> dict[str, str]:

@@ -41,12 +41,13 @@ async function start() {
   if (EMBED) document.body.classList.add('embed');
 
   const known = new Map(); // id -> vertex, from results we already hold
-  let shown = null; // the open model's id
+  const url = createViewState(restore);
+  const initial = url.current();
+  // The open model's id. Set from the URL before the map first moves: every move writes the URL from it.
+  let shown = initial.m;
   let seq = 0;
   let overlayWanted = true;
 
-  const url = createViewState(restore);
-  const initial = url.current();
   const view = createMap($('map'), atlas, { interactive: !EMBED });
   if (!EMBED) view.on('click', ({ x, y }) => pick(x, y, PICK_PIXELS / 2 ** view.zoom()));
   view.on('moveend', onMove);
@@ -102,8 +103,12 @@ async function start() {
     credit.hidden = false;
   }
 
+  // A move within a pixel of the URL's view (a restored view settling) keeps the URL's numbers, so an entry
+  // read back from history is written back unchanged.
   function onMove() {
-    url.replace(state());
+    const written = url.current().view;
+    const now = view.view();
+    url.replace({ ...state(), view: written && view.sameView(written, now) ? written : now });
   }
 
   // Open a model from the page (search, pick, a link in the panel): a new history entry.
@@ -184,15 +189,19 @@ async function start() {
     if (updateUrl) url.push(state());
   }
 
-  // Back/forward or an edited hash: reopen that entry's model, layers and view.
+  // Back/forward or an edited hash: reopen that entry's model, layers and view. The entry's model is taken
+  // first, so that the moves below write this entry's model into it, not the one being left.
   function restore(next) {
+    const was = shown;
+    const reopen = next.m !== null && (next.m !== was || !lineage);
+    shown = next.m;
     if (next.l && next.l !== base) base = view.setBase(next.l);
     overlays = view.setOverlays(next.o);
     switcher?.set(base, overlays);
     if (next.view && !view.sameView(next.view, view.view())) view.setView(next.view);
     if (next.m === null) {
-      if (shown !== null) close(false);
-    } else if (next.m !== shown || !lineage) {
+      if (was !== null) close(false);
+    } else if (reopen) {
       open(next.m, { focus: !next.view, animate: false });
     }
   }

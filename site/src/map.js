@@ -105,6 +105,10 @@ export function createMap(element, atlas, { interactive = true }) {
   map.fitBounds(L.latLngBounds(toLatLng(xmin, ymax), toLatLng(xmax, ymin)), { padding: [16, 16] });
   map.setMinZoom(Math.min(0, Math.floor(map.getZoom())));
 
+  // aria-busy while the view moves (a fly lasts most of a second): assistive tech and tests can wait for it.
+  map.on('movestart', () => element.setAttribute('aria-busy', 'true'));
+  map.on('moveend', () => element.removeAttribute('aria-busy'));
+
   const tiles = new Map(all.map((layer, i) => [layer.id, tileLayer(layer, size, i < bases.length ? 1 : 2 + i)]));
   let base = null;
   const shownOverlays = new Set();
