@@ -5,18 +5,27 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from atlasgen.graph.dag import build_graph
-from atlasgen.ingest.snapshot import LINK_COLUMNS, MODEL_COLUMNS, Snapshot
+from atlasgen.graph.dag import PRECEDENCE, build_graph
+from atlasgen.ingest.frames import LINK_COLUMNS, MODEL_COLUMNS, Snapshot
+from atlasgen.relations import ALIASES, EDGE_RELATIONS, RELATIONS, STATED_RELATIONS
 
 
-def snapshot(ids: list[str | None], links: list[tuple[str | None, str | None, str | None]]) -> Snapshot:
+def snapshot(
+    ids: list[str | None],
+    links: list[tuple[str | None, str | None, str | None]],
+    rows: list[int] | None = None,
+    **source: str,
+) -> Snapshot:
+    """Models with these ids and these (child, parent, relation) links, each link its own row unless `rows`
+    (the model row each link came from) is given."""
     models = pd.DataFrame({"row": range(1, len(ids) + 1), "id": pd.Series(ids, dtype=object)})
     for col in MODEL_COLUMNS[2:]:
         models[col] = float("nan") if col in ("downloads", "likes") else None
+    numbers = rows or range(1, len(links) + 1)
     frame = pd.DataFrame(
-        [(i + 1, c, p, r) for i, (c, p, r) in enumerate(links)], columns=LINK_COLUMNS
+        [(i, c, p, r) for i, (c, p, r) in zip(numbers, links, strict=True)], columns=LINK_COLUMNS
     ).astype(object)
-    return Snapshot(models[MODEL_COLUMNS], frame)
+    return Snapshot(models[MODEL_COLUMNS], frame, dict(source), links_by_model_row=rows is not None)
 
 
 def edge_set(graph) -> set[tuple[str, str, str]]:
@@ -147,3 +156,23 @@ def test_long_chain_stays_acyclic(n: int) -> None:
     ids = [f"m{i:03d}" for i in range(n)]
     g = build_graph(snapshot(ids, [(ids[i + 1], ids[i], "finetune") for i in range(n - 1)]))
     assert g.report["edges"] == n - 1 and "cycle_links_removed" not in g.report["repairs"]
+
+
+def test_a_dropped_rows_links_go_with_it_where_links_come_from_model_rows() -> None:
+    """The graph stage asks the Snapshot how its links are numbered, never which format it came from."""
+    ids, links = ["a", "p", "a"], [("a", "p", "finetune"), ("a", "q", "adapter")]
+    by_row = build_graph(snapshot(ids, links, rows=[1, 3], format="csv"))  # a name that says otherwise
+    assert edge_set(by_row) == {("p", "a", "finetune")}  # q came with the duplicate row 3: dropped with it
+    assert by_row.report["repairs"] == {"links_of_dropped_rows": 1}
+    edge_list = build_graph(snapshot(ids, links, format="jsonl"))
+    assert edge_set(edge_list) == {("p", "a", "finetune"), ("q", "a", "adapter")}
+    assert "links_of_dropped_rows" not in edge_list.report["repairs"]
+
+
+def test_the_relation_vocabulary_is_consistent() -> None:
+    assert set(ALIASES.values()) == set(STATED_RELATIONS) and all(ALIASES[r] == r for r in STATED_RELATIONS)
+    assert sorted(PRECEDENCE) == sorted(EDGE_RELATIONS)
+    links = [(raw, "b", raw) for raw in ALIASES] + [("u", "v/x", "distilled")]
+    g = build_graph(snapshot(["b", "u", *ALIASES], links))
+    assert set(g.edges["relation"]) == set(EDGE_RELATIONS)  # every spelling lands in the vocabulary
+    assert set(g.nodes["relation"]) == set(RELATIONS)

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from atlasgen.errors import InputError
 from atlasgen.graph.dag import build_graph
 from atlasgen.ingest.snapshot import LINK_COLUMNS, MODEL_COLUMNS, Snapshot, read_snapshot
+from atlasgen.relations import EDGE_RELATIONS
 
 settings.register_profile(
     "atlasgen",
@@ -303,28 +304,28 @@ def graph_or_error(snap: Snapshot) -> None:
 POOL = ["a", "b", "c", "d", "e", "f", "g", "h"]
 NAMES = st.one_of(st.sampled_from(POOL), st.none())
 PARENTS = st.one_of(st.sampled_from([*POOL, "ghost/x", "ghost/y"]), st.none())
-RELATIONS = st.sampled_from(["finetune", "Quantization", "LoRA", "merged", "distillation", None])
+RAW_RELATIONS = st.sampled_from(["finetune", "Quantization", "LoRA", "merged", "distillation", None])
 
 
 @st.composite
 def snapshots(draw: st.DrawFn) -> Snapshot:
     """Random models (duplicates, missing ids) and links (self-loops, cycles, duplicates, missing parents).
 
-    Half are "csv"-like (links numbered on their own), half "jsonl"-like (each link comes from a model row)."""
+    Half are edge lists (links numbered on their own), half have each link come from a model row."""
     ids = draw(st.lists(NAMES, min_size=1, max_size=10))
     by_row = draw(st.booleans())
     if by_row:
         rows = draw(st.lists(st.integers(1, len(ids)), max_size=24))
-        links = [(r, ids[r - 1], draw(PARENTS), draw(RELATIONS)) for r in rows]
+        links = [(r, ids[r - 1], draw(PARENTS), draw(RAW_RELATIONS)) for r in rows]
     else:
         links = [
-            (i + 1, draw(NAMES), draw(PARENTS), draw(RELATIONS)) for i in range(draw(st.integers(0, 24)))
+            (i + 1, draw(NAMES), draw(PARENTS), draw(RAW_RELATIONS)) for i in range(draw(st.integers(0, 24)))
         ]
     models = pd.DataFrame({"row": range(1, len(ids) + 1), "id": pd.Series(ids, dtype=object)})
     for col in MODEL_COLUMNS[2:]:
         models[col] = float("nan") if col in ("downloads", "likes") else None
     frame = pd.DataFrame(links, columns=LINK_COLUMNS).astype(object).astype({"row": "int64"})
-    return Snapshot(models[MODEL_COLUMNS], frame, {"format": "jsonl" if by_row else "csv", "path": "p"})
+    return Snapshot(models[MODEL_COLUMNS], frame, {"path": "p"}, links_by_model_row=by_row)
 
 
 def kept_rows(snap: Snapshot) -> dict[str, int]:
@@ -372,7 +373,7 @@ def check_graph(snap: Snapshot, graph: Any) -> None:
     assert list(nodes["id"]) == sorted(nodes["id"])
     # virtual nodes: exactly the parents named by a surviving link and absent from the models
     links = snap.links
-    if snap.source.get("format") == "jsonl":
+    if snap.links_by_model_row:
         links = links[links["row"].isin(set(kept.values()))]
     named = {
         p
@@ -382,7 +383,7 @@ def check_graph(snap: Snapshot, graph: Any) -> None:
     virtual = set(nodes.loc[nodes["virtual"], "id"])
     assert virtual == named - set(kept) and report["virtual"] == len(virtual)
     assert (nodes.loc[nodes["virtual"], "relation"] == "virtual").all()
-    assert set(edges["relation"]) <= {"finetune", "adapter", "quantized", "merge", "unknown"}
+    assert set(edges["relation"]) <= set(EDGE_RELATIONS)
 
 
 @PROFILE

@@ -1,8 +1,10 @@
-"""The three snapshot forms read into the same frames; bad input names the file and row."""
+"""The snapshot formats read into the same frames; bad input names the file and row; a format is one registry
+entry."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -10,9 +12,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from atlasgen.errors import InputError
+from atlasgen.errors import AtlasgenError, InputError
+from atlasgen.graph.dag import build_graph
+from atlasgen.ingest.frames import LINK_COLUMNS, Snapshot, bare_models
 from atlasgen.ingest.hubschema import SCHEMA
-from atlasgen.ingest.snapshot import SAMPLE, read_snapshot
+from atlasgen.ingest.parse import Scrub
+from atlasgen.ingest.snapshot import (
+    FORMATS,
+    SAMPLE,
+    SnapshotFormat,
+    detect_format,
+    read_snapshot,
+    register,
+    snapshot_formats,
+    unregister,
+)
 
 
 def write_hub_stats(path: Path, rows: list[dict]) -> Path:
@@ -115,7 +129,7 @@ def test_edge_csv_with_and_without_node_csv(tmp_path: Path) -> None:
         ("e.csv", "", "empty file"),
         ("e.csv", "parent,child\na,b\n", "missing column(s) source, target"),
         ("m.parquet", "not parquet", "not a readable parquet file"),
-        ("m.txt", "x", "cannot tell the snapshot format"),
+        ("m.txt", "x", "cannot tell the snapshot format from the file name (hub-stats: .parquet; jsonl:"),
     ],
 )
 def test_bad_files_get_clear_errors(tmp_path: Path, name: str, content: str, expected: str) -> None:
@@ -139,3 +153,89 @@ def test_embedded_sample_is_the_real_snapshot() -> None:
     assert snap.source["path"].startswith("embedded:")
     llama = snap.models.set_index("id").loc["meta-llama/Llama-3.1-8B"]
     assert llama["licence"] == "llama3.1" and llama["downloads"] > 0
+
+
+def test_errors_speak_of_values_not_of_command_line_flags(tmp_path: Path) -> None:
+    hub = write_hub_stats(tmp_path / "m.parquet", [{"id": "org/a"}])
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("id\norg/a\n", encoding="utf-8")
+    with pytest.raises(AtlasgenError, match="format 'xml' is not one of hub-stats, jsonl, csv") as err:
+        read_snapshot(hub, fmt="xml")
+    with pytest.raises(
+        InputError, match="a node file goes only with a csv snapshot, not with hub-stats"
+    ) as err2:
+        read_snapshot(hub, nodes=nodes)
+    with pytest.raises(InputError, match="cannot tell") as err3:
+        detect_format(tmp_path / "m.txt")
+    for message in (err.value.message, err2.value.message, err3.value.message):
+        assert "--" not in message
+
+
+def test_the_registry_lists_the_built_in_formats_in_order() -> None:
+    assert FORMATS == ("hub-stats", "jsonl", "csv")
+    assert tuple(f.name for f in snapshot_formats()) == FORMATS
+    assert [detect_format(Path(f"x{suffix.upper()}")) for suffix in (".parquet", ".jsonl.gz", ".csv")] == [
+        *FORMATS
+    ]
+    assert (
+        snapshot_formats()[0].describe() == "hub-stats (.parquet): the Hub's hub-stats models table (parquet)"
+    )
+    with pytest.raises(ValueError, match="already registered"):
+        register(snapshot_formats()[0])
+
+
+# -------------------------------------------------------------------- a format of a test's own, registered
+
+
+def read_tsv_edges(path: Path, nodes: Path | None = None) -> Snapshot:
+    """A tab-separated edge list `parent<TAB>child<TAB>relation`, no header: what a new format's reader does."""
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line]
+    notes: dict[str, int] = {}
+    scrub = Scrub(notes)
+    links = pd.DataFrame(
+        [
+            (i, scrub.ident(c, "child"), scrub.ident(p, "parent"), scrub.text(r, "relation"))
+            for i, (p, c, r) in enumerate(rows, 1)
+        ],
+        columns=LINK_COLUMNS,
+        dtype=object,
+    ).astype({"row": "int64"})
+    ids = list(dict.fromkeys(pd.concat([links["parent"], links["child"]]).dropna()))
+    return Snapshot(bare_models(ids, start=1), links, {"separator": "tab"}, notes)
+
+
+@pytest.fixture
+def tsv_format() -> Iterator[SnapshotFormat]:
+    """Registered for one test only, so no other test sees it."""
+    fmt = SnapshotFormat(
+        "tsv",
+        (".tsv",),
+        read_tsv_edges,
+        links_by_model_row=False,
+        takes_nodes=False,
+        description="a tab-separated edge list",
+    )
+    register(fmt)
+    try:
+        yield fmt
+    finally:
+        unregister(fmt.name)
+    assert "tsv" not in (f.name for f in snapshot_formats())
+
+
+def test_a_registered_format_is_detected_read_and_built_with_no_other_change(
+    tmp_path: Path, tsv_format: SnapshotFormat
+) -> None:
+    path = tmp_path / "Lineage.TSV"
+    path.write_text(
+        "org/base\tx/ft\tfine-tuned\norg/base\t y/q \tGGUF\nx/ft\tz/m\tmerged\n", encoding="utf-8"
+    )
+    snap = read_snapshot(path)
+    assert snap.source == {"path": str(path), "format": "tsv", "label": "Lineage.TSV", "separator": "tab"}
+    assert not snap.links_by_model_row and snap.notes == {}
+    graph = build_graph(snap)
+    rel = dict(zip(graph.nodes["id"], graph.nodes["relation"], strict=True))
+    assert rel == {"org/base": "base", "x/ft": "finetune", "y/q": "unknown", "z/m": "merge"}
+    assert graph.report["repairs"] == {"unknown_relations": 1}
+    with pytest.raises(InputError, match="a node file goes only with a csv snapshot, not with tsv"):
+        read_snapshot(path, nodes=path)

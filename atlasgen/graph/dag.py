@@ -2,10 +2,11 @@
 
 Repairs (ARCHITECTURE.md §2): rows without an id and duplicate ids are dropped (each listed with its row);
 self-loops and duplicate links are removed; parents missing from the snapshot become `virtual` nodes; raw
-relations normalise to finetune|quantized|adapter|merge, anything else to `unknown` (counted); a child with
-several parents and no stated relation is a merge; cycles are broken deterministically. Every input row ends
-up in `nodes` or in `report["dropped_rows"]`, and `check_accounting` proves it. Where a snapshot's links come
-from its model rows (hub-stats, JSON Lines), a dropped row's links are dropped with it. A snapshot with no
+relations normalise (relations.ALIASES) to finetune|quantized|adapter|merge, anything else to `unknown`
+(counted); a child with several parents and no stated relation is a merge; cycles are broken
+deterministically. Every input row ends up in `nodes` or in `report["dropped_rows"]`, and `check_accounting`
+proves it. Where a snapshot's links come from its model rows (`Snapshot.links_by_model_row`, set from the
+format's registry entry: hub-stats, JSON Lines), a dropped row's links are dropped with it. A snapshot with no
 model left is an InputError.
 """
 
@@ -18,33 +19,12 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.errors import InputError
-from atlasgen.ingest.snapshot import Snapshot
+from atlasgen.ingest.frames import Snapshot
+from atlasgen.relations import ALIASES
 
-RELATIONS = ("finetune", "adapter", "quantized", "merge", "unknown")
-NODE_RELATIONS = ("base", *RELATIONS, "virtual")
 # When a child's links carry different relations, the node takes the first of these (the order the Hub's own
 # tags use: a quantized fine-tune is shown as a quantization).
 PRECEDENCE = ("quantized", "adapter", "merge", "finetune", "unknown")
-ALIASES = {
-    "finetune": "finetune",
-    "finetuned": "finetune",
-    "fine-tune": "finetune",
-    "fine-tuned": "finetune",
-    "fine_tune": "finetune",
-    "quantized": "quantized",
-    "quantization": "quantized",
-    "quantised": "quantized",
-    "quant": "quantized",
-    "adapter": "adapter",
-    "adapters": "adapter",
-    "lora": "adapter",
-    "peft": "adapter",
-    "merge": "merge",
-    "merged": "merge",
-    "merges": "merge",
-}
-# Formats whose links come from the model rows: a link's `row` is its child's row.
-LINKS_BY_MODEL_ROW = ("hub-stats", "jsonl")
 NODE_COLUMNS = [
     "id",
     "author",
@@ -117,7 +97,7 @@ def _count(report: dict[str, Any], key: str, n: Any) -> None:
 
 def _links_of_kept_rows(snap: Snapshot, report: dict[str, Any]) -> pd.DataFrame:
     """Where links come from the model rows, a dropped row's links go with it (a duplicate's other parents)."""
-    if snap.source.get("format") not in LINKS_BY_MODEL_ROW:
+    if not snap.links_by_model_row:
         return snap.links
     of_dropped = snap.links["row"].isin([r["row"] for r in report["dropped_rows"]])
     _count(report, "links_of_dropped_rows", of_dropped.sum())

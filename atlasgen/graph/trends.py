@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from atlasgen.graph.dag import RELATIONS
+from atlasgen.relations import EDGE_RELATIONS as RELATIONS  # a derived model's relation
 from atlasgen.tiles.palette import LICENCE, licence_codes
 
 MODALITIES = ("text", "vision", "audio", "multimodal", "other")

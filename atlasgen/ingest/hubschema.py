@@ -1,7 +1,7 @@
 """The hub-stats columns atlasgen writes (embedded sample, synthetic Hubs): a subset of the Hub's own table.
 
 One definition, so the sample, `atlasgen synth` and the reader agree. (The Hub's table has more columns;
-`snapshot.read_hub_stats` reads whichever of `HUB_STATS_COLUMNS` a file has.)
+`hubstats.read_hub_stats` reads whichever of `records.HUB_STATS_COLUMNS` a file has.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Low-level parsing for snapshot.py's readers: raw values made safe to carry, and CSV records.
+"""Low-level parsing for the snapshot readers: raw values made safe to carry, and CSV records.
 
 Values: text is stripped; control characters are removed and lone surrogates replaced; an id with nothing
 visible is missing; a value of the wrong type, a number that is not a finite count and a date that is not

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from atlasgen.errors import AtlasgenError
 from atlasgen.ingest.hubschema import SCHEMA
+from atlasgen.relations import SYNTH_RELATIONS
 
 # --------------------------------------------------------------------------------------- calibration
 # HFS = hf-snapshot c952a70 (edges.csv + metadata.csv; 29,075 LLMs, 45 self-loops dropped).
@@ -29,8 +30,7 @@ from atlasgen.ingest.hubschema import SCHEMA
 NO_LINEAGE = 0.6  # brief: ~60% of Hub models have no base_model (HFS drops isolated models: can't tell)
 ROOTS_PER_CHILD = 3659 / 25416  # HFS: 3,659 roots, 25,416 nodes with a parent
 DEPTH_HIST = (14242, 7281, 2978, 623, 106, 67, 34, 13, 16, 16, 16, 14, 7, 2, 1)  # HFS longest path, 1..15
-CHILD_RELATIONS = ("finetune", "quantized", "merge", "adapter")
-CHILD_MIX = (13043, 11318, 802, 253)  # HFS: relation of each node with a parent
+CHILD_MIX = (13043, 11318, 802, 253)  # HFS: relation of each node with a parent, in SYNTH_RELATIONS order
 OUT_FACTOR = {"root": 4.53, "finetune": 0.62, "quantized": 0.246, "merge": 0.76, "adapter": 0.083}  # HFS
 # Parent weights: OUT_FACTOR × log-normal(sigma), mean 1. Sigmas tuned so that at HFS size (n = 63,500) the share
 # with children and fan-out p99/max per relation are near HFS (roots p99 54, max 489; finetunes 12.3% have
@@ -176,7 +176,10 @@ SYLLABLES = (
     "dor",
     "fi",
 )
-ROLES = ("isolated", "root", *CHILD_RELATIONS)  # role codes 0..5
+ROLES = ("isolated", "root", *SYNTH_RELATIONS)  # role codes 0..5
+# Role codes by name: the relations' codes follow SYNTH_RELATIONS (atlasgen/relations.py), from CHILD on.
+ROOT, CHILD = ROLES.index("root"), len(ROLES) - len(SYNTH_RELATIONS)
+FINETUNE, QUANTIZED, MERGE, ADAPTER = (ROLES.index(r) for r in ("finetune", "quantized", "merge", "adapter"))
 DAY_US = 86_400 * 1_000_000
 
 
@@ -271,8 +274,8 @@ def _lineage(rng: np.random.Generator, n: int, no_lineage: float) -> Lineage:
     )
     start = n - children  # isolated: [0, start - roots), roots: [start - roots, start), then levels 1, 2, ...
     role = np.zeros(n, np.int8)
-    role[start - roots : start] = 1
-    role[start:] = 2 + _draw(rng, CHILD_MIX, children)
+    role[start - roots : start] = ROOT
+    role[start:] = CHILD + _draw(rng, CHILD_MIX, children)
     level = np.zeros(n, np.int64)
     family, primary = np.arange(n), np.full(n, -1)
     factor = np.array([0.0] + [OUT_FACTOR[r] for r in ROLES[1:]])
@@ -286,18 +289,18 @@ def _lineage(rng: np.random.Generator, n: int, no_lineage: float) -> Lineage:
         primary[kids] = _pick_parents(rng, weight[lo:hi], size, first_each=depth == 1) + lo
         family[kids] = family[primary[kids]]
         edges.append((kids, primary[kids]))
-        edges.append(_merge_parents(rng, kids[role[kids] == 4], family, start - roots, hi, weight, roots))
+        edges.append(_merge_parents(rng, kids[role[kids] == MERGE], family, start - roots, hi, weight, roots))
         lo, hi = hi, hi + size
     child = np.concatenate([e[0] for e in edges] + [np.zeros(0, np.int64)])
     parent = np.concatenate([e[1] for e in edges] + [np.zeros(0, np.int64)])
     child, parent = _dedupe(n, child, parent)  # a parent drawn twice for one merge
-    lonely = np.flatnonzero((role == 4) & (np.bincount(child, minlength=n) < 2))
+    lonely = np.flatnonzero((role == MERGE) & (np.bincount(child, minlength=n) < 2))
     if len(lonely) and roots > 1:  # give a merge left with one parent a second one: a root by weight
         first = start - roots
         extra = _weighted(rng, weight[first:start], len(lonely))
         extra = first + np.where(extra + first == primary[lonely], (extra + 1) % roots, extra)
         child, parent = _dedupe(n, np.concatenate([child, lonely]), np.concatenate([parent, extra]))
-    role[(role == 4) & (np.bincount(child, minlength=n) < 2)] = 2  # only when there is one root
+    role[(role == MERGE) & (np.bincount(child, minlength=n) < 2)] = FINETUNE  # only when there is one root
     return Lineage(role, level, family, primary, child, parent)
 
 
@@ -378,14 +381,14 @@ def _attributes(rng: np.random.Generator, lin: Lineage) -> tuple[np.ndarray, np.
     take their root's task; libraries follow the task (quantized and adapter children their format)."""
     n = len(lin.role)
     task = _pick(rng, HUB_TASKS, n)
-    roots = lin.role == 1
+    roots = lin.role == ROOT
     task[roots] = _pick(rng, FAMILY_TASKS, int(roots.sum()))
     task = task[lin.family]
     library = np.full(n, "transformers", dtype=object)
     for name, mix in TASK_LIBRARY.items():
         sel = np.flatnonzero(task == name)
         library[sel] = _pick(rng, mix, len(sel))
-    library[lin.role == 5] = "peft"
+    library[lin.role == ADAPTER] = "peft"
     licence = _pick(rng, HUB_LICENCES, n)
     licence[roots] = _pick(rng, ROOT_LICENCES, int(roots.sum()))
     fresh = _pick(rng, CHILD_LICENCES, n)
@@ -431,10 +434,10 @@ def _names(rng: np.random.Generator, lin: Lineage, library: np.ndarray) -> tuple
     hub = np.array(HUB_STEMS, dtype=sd)[rng.integers(len(HUB_STEMS), size=n)]
     purpose = np.array(PURPOSE, dtype=sd)[rng.integers(len(PURPOSE), size=n)]
     name = np.strings.add(np.strings.add(hub, "-"), purpose)
-    roots = lin.role == 1
+    roots = lin.role == ROOT
     name[roots] = np.array(FAMILY_STEMS, dtype=sd)[rng.integers(len(FAMILY_STEMS), size=int(roots.sum()))]
     suffix = np.zeros(n, dtype=sd)
-    for code, rel in enumerate(CHILD_RELATIONS, start=2):
+    for code, rel in enumerate(SYNTH_RELATIONS, start=CHILD):
         sel = lin.role == code
         suffix[sel] = np.array(SUFFIX[rel], dtype=sd)[rng.integers(len(SUFFIX[rel]), size=int(sel.sum()))]
     for depth in range(1, int(lin.level.max(initial=0)) + 1):
@@ -443,8 +446,8 @@ def _names(rng: np.random.Generator, lin: Lineage, library: np.ndarray) -> tuple
         long = np.strings.str_len(base) > 48
         base[long] = name[lin.family[kids[long]]]
         name[kids] = np.strings.add(base, suffix[kids])
-    library[np.strings.endswith(name, "GGUF") & (lin.role == 3)] = "gguf"
-    library[np.strings.endswith(name, "bit") & (lin.role == 3)] = "transformers"
+    library[np.strings.endswith(name, "GGUF") & (lin.role == QUANTIZED)] = "gguf"
+    library[np.strings.endswith(name, "bit") & (lin.role == QUANTIZED)] = "transformers"
     return name, _authors(rng, lin.role)
 
 
@@ -482,7 +485,7 @@ def _assemble(
     e = np.lexsort((pos[lin.parent], pos[lin.child]))  # edges by output row, then by parent row
     row, parent_id = pos[lin.child][e], ids[lin.parent][e]
     relation = np.array(ROLES, dtype=object)[lin.role[order]]
-    relation[lin.role[order] < 2] = None
+    relation[lin.role[order] < CHILD] = None
     columns = {
         "id": pa.array(ids[order], pa.string()),
         "author": pa.array(authors[order].astype(object), pa.string()),
