@@ -1,4 +1,5 @@
-"""Declared-licence changes across the atlas (atlasgen/licence_changes.py) and the viewer's dialog of them.
+"""Declared-licence changes across the atlas (atlasgen/index/licence_changes.py, with the rules of
+atlasgen/graph/licences.py) and the viewer's dialog of them.
 
 The Python tests use hand-made graphs: what counts as a change (same family, different family, undeclared,
 equal after normalisation), the family each belongs to, how the files are sharded, determinism and JSON
@@ -17,7 +18,29 @@ import pandas as pd
 import pytest
 from browser_util import need_browser, new_page, served, wait_panel
 
+from atlasgen.graph import licences
 from atlasgen.index import licence_changes as lc
+
+
+def test_licence_rules() -> None:
+    """What declares a licence, its family and when two differ: the one set of rules every user shares."""
+    undeclared = [None, float("nan"), "", " unknown ", "None", "license:unknown"]
+    assert [licences.declared(v) for v in undeclared] == [None] * len(undeclared)
+    assert licences.declared(" MIT ") == "MIT"
+    assert licences.same("License:MIT", " mit") and not licences.same("llama3", "llama3.1")
+    families = {
+        "license:Apache-2.0": "apache",
+        "llama3.1": "llama",
+        "tongyi-qianwen": "qwen",
+        "creativeml-openrail-m": "openrail",
+        "cc-by-nc-4.0": "cc-by",
+        "wtfpl": "other",
+        "nan": "unknown",
+    }
+    assert {v: licences.licence_family(v) for v in families} == families
+    mixed = pd.Series(["mit", None, "unknown", np.nan, "llama3", "mit"], dtype=object)
+    assert licences.stated(mixed).tolist() == [True, False, False, False, True, True]
+    assert licences.stated(pd.Series([], dtype=object)).tolist() == []
 
 
 def _graph(nodes: list[tuple[str, object, float]], links: list[tuple[str, str]]) -> tuple[Any, Any]:

@@ -20,8 +20,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from atlasgen.relations import EDGE_RELATIONS as RELATIONS  # a derived model's relation
-from atlasgen.tiles.palette import LICENCE, licence_codes
+from atlasgen.graph.dag import RELATIONS
+from atlasgen.graph.licences import stated as licence_stated
 
 MODALITIES = ("text", "vision", "audio", "multimodal", "other")
 MODALITY_TAGS: dict[str, tuple[str, ...]] = {
@@ -284,11 +284,10 @@ def coverage(
     nodes: pd.DataFrame, real: npt.NDArray[np.bool_], indeg: npt.NDArray[np.int64], dates: pd.Series
 ) -> pd.Series:
     """Real models stating each field; "lineage" = at least one documented parent."""
-    unknown = LICENCE.categories.index("unknown")
     stated = {
         "lineage": indeg > 0,
         "task": nodes["pipeline_tag"].notna().to_numpy(),
-        "licence": licence_codes(nodes["licence"]) != unknown,
+        "licence": licence_stated(nodes["licence"]),
         "library": nodes["library_name"].notna().to_numpy(),
         "downloads": nodes["downloads"].notna().to_numpy(),
         "createdAt": dates.notna().to_numpy(),

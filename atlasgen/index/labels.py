@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from atlasgen.jsonio import dumps
+
 CHAR_PX = 7.0  # estimated width per character (12 px sans-serif, generous)
 LINE_PX = 14.0
 GAP_X = 10.0  # extra clearance between boxes, horizontally and vertically (px)
@@ -155,14 +157,12 @@ def labels_payload(
 def write_labels(
     nodes: pd.DataFrame, edges: pd.DataFrame, xy: np.ndarray, out_dir: Path, *, max_zoom: int | None
 ) -> dict[str, str]:
-    """Write ``out_dir/data/labels.json`` (``out_dir`` is the site root; call after ``write_index``, which
-    replaces ``data/``) and return the entry for atlas.json's ``data``. Deterministic.
+    """Write ``out_dir/data/labels.json`` (``out_dir`` is the site root; call after ``stage.write_index``,
+    which replaces ``data/``) and return the entry for atlas.json's ``data``. Deterministic.
 
     ``max_zoom``: the deepest tile zoom (None: the tiles' default for these positions); labels are placed
     for two zooms past it, where the viewer still zooms in.
     """
-    from atlasgen.index.stage import dumps
-
     if max_zoom is None:
         from atlasgen.tiles.pyramid import choose_max_zoom
 

@@ -1,9 +1,9 @@
 """Every declared-licence change across the atlas, for the viewer's "Licence changes" dialog.
 
-A *change* is a parent -> child edge whose two ends both declare a licence and declare different values, with
-lineage.py's comparison (``declared``: missing / empty / "unknown" is not declared; ``_same``: compared
-case-insensitively, without a ``license:`` prefix). ``families_differ`` says whether the licence families
-(`palette.licence_family`) differ too, or only the raw values (``llama3`` vs ``llama3.1``). These are
+A *change* is a parent -> child edge whose two ends both declare a licence and declare different values, by
+the licence rules of graph/licences.py (``declared``: missing / empty / "unknown" is not declared; ``same``:
+compared case-insensitively, without a ``license:`` prefix). ``families_differ`` says whether the licence
+families (``licence_family``) differ too, or only the raw values (``llama3`` vs ``llama3.1``). These are
 differences in Hub metadata as declared, not legal assessments.
 
 Each change belongs to a *family*: the weakly connected component of its edge, named by a root (a node
@@ -11,7 +11,7 @@ without a parent). The FAMILY_NAMED largest families with changes are named as t
 (`trends.family_table`: among its roots with most children, the one with most descendants); any other, by
 its root with most children (ties: first id).
 
-Layout under ``data/licences/`` (every file sorted-key compact JSON, `index.dumps`), sized so that the
+Layout under ``data/licences/`` (every file sorted-key compact JSON, `jsonio.dumps`), sized so that the
 viewer never downloads everything:
 
 - ``families.json``: ``{"families": [{"root", "changes", "family_changes", "chunks": [first, last]}]}``,
@@ -41,10 +41,9 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from atlasgen.graph.licences import NOTE, declared, licence_family, same
 from atlasgen.graph.trends import family_table
-from atlasgen.index.stage import dumps
-from atlasgen.tiles.palette import licence_family
-from atlasgen.tools.lineage import NOTE, _same, declared
+from atlasgen.jsonio import dumps
 
 CHUNK = 1500  # most changes per chunk file
 TOP = 500  # changes in top.json
@@ -65,7 +64,7 @@ def find_changes(nodes: pd.DataFrame, edges: pd.DataFrame) -> pd.DataFrame:
     child, parent = codes[dst], codes[src]
     both = stated[child] & stated[parent]
     pairs, inverse = np.unique(np.stack([child[both], parent[both]]), axis=1, return_inverse=True)
-    differs = np.array([not _same(values[a], values[b]) for a, b in pairs.T], dtype=bool)
+    differs = np.array([not same(values[a], values[b]) for a, b in pairs.T], dtype=bool)
     changed = np.flatnonzero(both)[differs[inverse.reshape(-1)]] if len(pairs.T) else np.empty(0, np.int64)
     edge_src, edge_dst = src[changed], dst[changed]
 

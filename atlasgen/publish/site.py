@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from atlasgen.errors import BuildError
-from atlasgen.index.stage import dumps
+from atlasgen.jsonio import dumps
 
 BUNDLE_FILES = ("index.html", "app.js", "app.css")
 MAX_INDEXED_ZOOM = (

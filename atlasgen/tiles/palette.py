@@ -9,19 +9,18 @@ edge layers (end of the file) keep the same dark-background rules.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from atlasgen.relations import EDGE_RELATIONS, RELATIONS
+from atlasgen.graph.licences import FAMILIES, licence_family
 
 BACKGROUND = "#0b0e14"
 
-# The relations and their order (the legend's, the colour key's, the viewer's) live in atlasgen/relations.py;
-# the palette only colours and labels them.
+# Category order is part of the contract: the legend, the tile colour key and the viewer all use it.
+RELATIONS: tuple[str, ...] = ("base", "finetune", "adapter", "quantized", "merge", "unknown", "virtual")
 
 _COLORS: dict[str, str] = {
     "base": "#f4f1e8",  # near-white: roots stand out as the brightest points of a family
@@ -153,41 +152,26 @@ def task_encoding(tags: pd.Series) -> tuple[Encoding, npt.NDArray[np.int8]]:
     return Encoding("task", "Task", categories, colors, labels), codes.astype(np.int8)
 
 
-# Licence families: (family, legend label, colour, fnmatch patterns on the lower-cased `license:` tag). The
-# first family with a matching pattern wins; a stated licence matching none is "other", none stated is
-# "unknown". Hub tags are e.g. apache-2.0, mit, llama2, llama3.1, gemma, cc-by-nc-4.0, creativeml-openrail-m.
-LICENCE_FAMILIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("apache", "Apache 2.0", "#ff8a5c", ("apache*",)),
-    ("mit", "MIT", "#5fd068", ("mit",)),
-    ("llama", "Llama community (2, 3, 3.x, 4)", "#5ba3f5", ("llama*",)),
-    ("gemma", "Gemma terms", "#b197fc", ("gemma*",)),
-    ("qwen", "Qwen / Tongyi Qianwen", "#3bc9db", ("qwen*", "tongyi-qianwen*")),
-    ("cc-by", "Creative Commons BY (any variant)", "#e9e35a", ("cc-by*",)),
-    ("openrail", "OpenRAIL (incl. CreativeML, BigScience, BigCode)", "#f783ac", ("*openrail*",)),
-    ("other", "Other licence", OTHER_COLOR, ()),
-    ("unknown", "No licence stated", UNKNOWN_COLOR, ()),
-)
+# Licence families (which licences, in which legend order, under which label) are licence rules and live in
+# graph/licences.py; the palette only colours them.
+LICENCE_COLORS: dict[str, str] = {
+    "apache": "#ff8a5c",
+    "mit": "#5fd068",
+    "llama": "#5ba3f5",
+    "gemma": "#b197fc",
+    "qwen": "#3bc9db",
+    "cc-by": "#e9e35a",
+    "openrail": "#f783ac",
+    "other": OTHER_COLOR,
+    "unknown": UNKNOWN_COLOR,
+}
 LICENCE = Encoding(
     "licence",
     "Licence",
-    tuple(f[0] for f in LICENCE_FAMILIES),
-    {f[0]: f[2] for f in LICENCE_FAMILIES},
-    {f[0]: f[1] for f in LICENCE_FAMILIES},
+    tuple(key for key, _, _ in FAMILIES),
+    {key: LICENCE_COLORS[key] for key, _, _ in FAMILIES},
+    {key: label for key, label, _ in FAMILIES},
 )
-_UNSTATED = {"", "unknown", "none", "nan"}
-
-
-def licence_family(licence: object) -> str:
-    """The LICENCE_FAMILIES key of one declared licence (None/NaN/"unknown" -> "unknown")."""
-    if licence is None or (isinstance(licence, float) and np.isnan(licence)):
-        return "unknown"
-    text = str(licence).strip().lower().removeprefix("license:")
-    if text in _UNSTATED:
-        return "unknown"
-    for family, _, _, patterns in LICENCE_FAMILIES:
-        if any(fnmatch.fnmatchcase(text, p) for p in patterns):
-            return family
-    return "other"
 
 
 def licence_codes(licences: pd.Series) -> npt.NDArray[np.int8]:
@@ -202,6 +186,7 @@ def licence_codes(licences: pd.Series) -> npt.NDArray[np.int8]:
 
 # Edges: parent -> child lines, coloured by the child's relation with the relation palette. Faint: their job
 # is to show the lineage structure under the points, not to cover them.
+EDGE_RELATIONS: tuple[str, ...] = ("finetune", "adapter", "quantized", "merge", "unknown")
 EDGES = Encoding(
     "edges",
     "Parent → child links",

@@ -14,7 +14,7 @@ Definitions:
   relation, aligned with ``parents`` (sorted by id).
 - *declared-licence changes*: links of the ancestry (the model or an ancestor -> one of its parents) whose two
   ends both declare a licence and declare different values (compared case-insensitively, without a
-  ``license:`` prefix). ``families_differ`` says whether the licence families (`palette.licence_family`:
+  ``license:`` prefix). ``families_differ`` says whether the licence families (`graph.licences.licence_family`:
   apache, mit, llama, gemma, ...) differ too, or only the raw values (``llama3`` vs ``llama3.1``). A missing
   licence is "not declared", never a change. These are differences in Hub metadata as declared, not legal
   assessments. ``--fail-on licence-change`` exits with status 3 (`EXIT_LICENCE_CHANGE`) when there is any,
@@ -53,12 +53,11 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.errors import AtlasgenError, InputError
-from atlasgen.tiles.palette import licence_family
+from atlasgen.graph.licences import NOTE, declared, licence_family, same
 
 SCHEMA = 1
 EXIT_LICENCE_CHANGE = 3
 FAIL_ON = ("licence-change", "licence-family-change")
-NOTE = "as declared in Hub metadata; not a legal assessment"
 SUGGEST_POOL = 50_000  # most ids difflib compares for suggestions
 VERBS = {
     "finetune": "fine-tuned from",
@@ -262,15 +261,6 @@ def suggest(ids: np.ndarray, wanted: str, n: int = 5) -> list[str]:
 # ------------------------------------------------------------------------------------------------ analysis
 
 
-def declared(value: object) -> str | None:
-    """A declared licence as text, or None when none is declared (missing, empty, "unknown", ...)."""
-    return None if licence_family(value) == "unknown" else str(value).strip()
-
-
-def _same(a: str, b: str) -> bool:
-    return a.lower().removeprefix("license:").strip() == b.lower().removeprefix("license:").strip()
-
-
 def _downloads(value: float) -> int | None:
     return None if not np.isfinite(value) else int(value)
 
@@ -322,7 +312,7 @@ def licence_changes(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for child in sorted(entries, key=lambda e: e["id"]):
         for parent in map(by_id.__getitem__, child["parents"]):
             a, b = child["licence"], parent["licence"]
-            if a is None or b is None or _same(a, b):
+            if a is None or b is None or same(a, b):
                 continue
             fa, fb = child["licence_family"], parent["licence_family"]
             ends = {"child": child["id"], "parent": parent["id"], "child_licence": a, "parent_licence": b}

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from atlasgen.artifacts import read_lineage, read_positions
 from atlasgen.errors import AtlasgenError, InputError
-from atlasgen.tiles.palette import licence_family
+from atlasgen.graph.licences import licence_family
 
 ATTRIBUTES = ("task", "licence", "accuracy")
 NUMERIC = frozenset({"accuracy"})
