@@ -20,8 +20,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from atlasgen.graph.dag import RELATIONS
 from atlasgen.graph.licences import stated as licence_stated
+from atlasgen.relations import EDGE_RELATIONS as RELATIONS  # a derived model's relation
 
 MODALITIES = ("text", "vision", "audio", "multimodal", "other")
 MODALITY_TAGS: dict[str, tuple[str, ...]] = {

@@ -16,11 +16,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from atlasgen.graph.licences import FAMILIES, licence_family
+from atlasgen.relations import EDGE_RELATIONS, RELATIONS
 
 BACKGROUND = "#0b0e14"
 
-# Category order is part of the contract: the legend, the tile colour key and the viewer all use it.
-RELATIONS: tuple[str, ...] = ("base", "finetune", "adapter", "quantized", "merge", "unknown", "virtual")
+# The relations and their order (the legend's, the colour key's, the viewer's) live in atlasgen/relations.py;
+# the palette only colours and labels them.
 
 _COLORS: dict[str, str] = {
     "base": "#f4f1e8",  # near-white: roots stand out as the brightest points of a family
@@ -186,7 +187,6 @@ def licence_codes(licences: pd.Series) -> npt.NDArray[np.int8]:
 
 # Edges: parent -> child lines, coloured by the child's relation with the relation palette. Faint: their job
 # is to show the lineage structure under the points, not to cover them.
-EDGE_RELATIONS: tuple[str, ...] = ("finetune", "adapter", "quantized", "merge", "unknown")
 EDGES = Encoding(
     "edges",
     "Parent → child links",
