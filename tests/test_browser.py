@@ -8,6 +8,8 @@ among several cells. Screenshots go to ``$ATLAS_SCREENSHOTS`` (or the test's tmp
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,9 +32,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("browser") / "atlas"
     small = index.Sizes(leaf_max=4, top=3, chunk=8, names_block=5, names_group=2, children_cap=50, pick_max=4)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(index, "SIZES", small)
+    with pytest.MonkeyPatch.context() as mp:  # the build's index stage, given the small sizes
+        mp.setattr(index, "run", functools.partial(index.run, sizes=small))
         build_atlas(TINY, out, seed=0, backend="cpu", progress=False)
+    assert json.loads((out / "atlas.json").read_text(encoding="utf-8"))["data"]["names"]["block"] == 5
     return out
 
 

@@ -5,6 +5,7 @@ writes nothing outside --out, and no id becomes a path or runs as script in the 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
@@ -296,10 +297,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     parent = tmp_path_factory.mktemp("hostile-site")
     small = index.Sizes(leaf_max=2, top=2, chunk=4, names_block=3, names_group=2, children_cap=50, pick_max=2)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(index, "SIZES", small)
+    with pytest.MonkeyPatch.context() as mp:  # the build's index stage, given the small sizes
+        mp.setattr(index, "run", functools.partial(index.run, sizes=small))
         result, out = build(parent, HOSTILE / "hostile-ids.jsonl")
     assert result.exit_code == 0, result.output
+    assert json.loads((out / "atlas.json").read_text(encoding="utf-8"))["data"]["names"]["block"] == 3
     return out
 
 

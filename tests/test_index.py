@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atlasgen.index import codec
+from atlasgen.index import codec, search
 from atlasgen.index import stage as index
-from atlasgen.index.details import _text
+from atlasgen.index.labels import EXTRA_ZOOM
+from atlasgen.index.writer import SIZES, Sizes
 
 HOSTILE = [
     '"><img src=x onerror=alert(1)>',
@@ -94,15 +95,15 @@ def _frames() -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     return nodes, edges, xy
 
 
-SMALL = index.Sizes(leaf_max=1000, top=2, names_block=3, names_group=2, chunk=4, children_cap=50, pick_max=3)
+SMALL = Sizes(leaf_max=1000, top=2, names_block=3, names_group=2, chunk=4, children_cap=50, pick_max=3)
 
 
 @pytest.fixture(params=[1000, 2], ids=["one-leaf", "deep-tree"])
-def built(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setattr(index, "SIZES", dataclasses.replace(SMALL, leaf_max=request.param))
+def built(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    sizes = dataclasses.replace(SMALL, leaf_max=request.param)
     nodes, edges, xy = _frames()
-    data = index.write_index(nodes, edges, xy, tmp_path)
-    return {"root": tmp_path, "data": data, "nodes": nodes, "edges": edges, "xy": xy}
+    data = index.write_index(nodes, edges, xy, tmp_path, sizes=sizes)
+    return {"root": tmp_path, "data": data, "nodes": nodes, "edges": edges, "xy": xy, "sizes": sizes}
 
 
 def _read(root: Path, rel: str) -> Any:
@@ -143,7 +144,7 @@ class Viewer:
         return b * names["block"] + ids.index(model_id) if model_id in ids else None
 
     def node(self, prefix: str) -> dict[str, Any]:
-        raw = self.read(_fill(self.data["search"]["template"], key=index.encode_key(prefix)))
+        raw = self.read(_fill(self.data["search"]["template"], key=search.encode_key(prefix)))
         ints = codec.decode_varints(raw["n"])
         lens = [x for i, x in enumerate(ints) if i % 3 != 2]
         phrases = codec.front_decode(lens, raw["t"], prefix)
@@ -164,11 +165,11 @@ class Viewer:
 
     def lookup(self, text: str, limit: int = 10) -> list[str]:
         """search.js's lookup."""
-        query = " ".join(index.tokens(text))
+        query = " ".join(search.tokens(text))
         if not query:
             return []
         found, _ = self.descend(query)
-        toks = index.tokens(text)
+        toks = search.tokens(text)
         if len(found) < limit and len(toks) > 1:
             runs = []
             for n in range(len(toks) - 1, 0, -1):
@@ -251,7 +252,7 @@ def _rank(entries: list[tuple[str, int, int | None]]) -> list[tuple[str, int, in
 
 
 def _covers_all(text: str, query_tokens: list[str]) -> bool:
-    own = index.tokens(text)
+    own = search.tokens(text)
     return all(any(t.startswith(q) for t in own) for q in query_tokens)
 
 
@@ -262,14 +263,14 @@ def lookup(root: Path, data: dict[str, Any], text: str, limit: int = 10) -> list
 def test_every_model_found_by_id_name_and_token_prefixes(built: dict[str, Any]) -> None:
     root, data = built["root"], built["data"]
     for model_id in IDS:
-        if not index.tokens(model_id):
+        if not search.tokens(model_id):
             continue
         assert model_id in lookup(root, data, model_id, limit=50), model_id
         name = model_id.split("/", 1)[-1]
         assert model_id in lookup(root, data, name, limit=50), (model_id, name)
         assert model_id in lookup(root, data, name.upper(), limit=50)
         # a short prefix ends on an inner node of a deep tree: the best models under it, never nothing
-        assert lookup(root, data, index.tokens(name)[0][:2])
+        assert lookup(root, data, search.tokens(name)[0][:2])
 
 
 def test_search_token_prefixes_and_ranking(built: dict[str, Any]) -> None:
@@ -281,7 +282,7 @@ def test_search_token_prefixes_and_ranking(built: dict[str, Any]) -> None:
     assert [downloads[m] for m in got] == sorted((downloads[m] for m in got), reverse=True)
     # tokens not contiguous: exact while the runs end on leaves, the best matches once they end on inner nodes
     loose = set(lookup(root, data, "llama 3 8b gguf"))
-    assert loose == ggufs if len(IDS) < index.SIZES.leaf_max else loose and loose <= ggufs
+    assert loose == ggufs if len(IDS) < built["sizes"].leaf_max else loose and loose <= ggufs
     assert "TheBloke/Llama-2-7B-GGUF" in lookup(root, data, "llama 7b gguf")
     assert "TheBloke/Llama-2-7B-AWQ" in lookup(root, data, "thebloke/llama-2")
     assert "TheBloke/Llama-2-7B-AWQ" in lookup(root, data, "the")
@@ -299,8 +300,8 @@ def test_search_tree_shape(built: dict[str, Any]) -> None:
         assert set(node) == {"c", "k", "n", "t", "v"}
         if node["k"]:
             assert node["c"] == ""
-            assert len(node["v"]) // data["vertex_width"] <= index.SIZES.leaf_max * 2
-    if index.SIZES.leaf_max == 2:
+            assert len(node["v"]) // data["vertex_width"] <= built["sizes"].leaf_max * 2
+    if built["sizes"].leaf_max == 2:
         assert data["search"]["nodes"] > 10  # the deep tree really is deep
 
 
@@ -359,15 +360,15 @@ def test_details_carry_lineage(built: dict[str, Any]) -> None:
     assert lonely["parents"] == [] and lonely["children"] == [] and lonely["children_by_relation"] == {}
     for model_id, v in vertex.items():
         row = get(model_id)
-        assert row["likes"] == nodes["likes"][v] and row["licence"] == _text(nodes["licence"][v])
+        licence = nodes["licence"][v]
+        assert row["likes"] == nodes["likes"][v] and row["licence"] == (None if pd.isna(licence) else licence)
         assert abs(row["x"] - xy[v, 0]) < 1e-3 and abs(row["y"] - xy[v, 1]) < 1e-3
     assert get("gpt2")["x"] == 0.0 and get("gpt2")["y"] == 256.0
     words = _read(root, data["details"]["dict"])
     assert "finetune" in words["relation"] and set(words) == {"licence", "library", "relation", "task"}
 
 
-def test_children_are_capped_by_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "SIZES", dataclasses.replace(SMALL, children_cap=2))
+def test_children_are_capped_by_downloads(tmp_path: Path) -> None:
     ids = ["base/m", *(f"kid/{i}" for i in range(5))]
     nodes = pd.DataFrame(
         {
@@ -390,7 +391,8 @@ def test_children_are_capped_by_downloads(tmp_path: Path, monkeypatch: pytest.Mo
             "relation": ["quantized", "finetune", "quantized", "adapter", "quantized"],
         }
     )
-    data = index.write_index(nodes, edges, np.full((6, 2), 128.0), tmp_path)
+    sizes = dataclasses.replace(SMALL, children_cap=2)
+    data = index.write_index(nodes, edges, np.full((6, 2), 128.0), tmp_path, sizes=sizes)
     row = Viewer(tmp_path, data).details(0)
     assert [c[1] for c in row["children"]] == ["kid/2", "kid/3"]
     assert row["children_total"] == 5
@@ -398,7 +400,7 @@ def test_children_are_capped_by_downloads(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_pick_cells_hold_every_model_once(built: dict[str, Any]) -> None:
-    root, data, xy = built["root"], built["data"], built["xy"]
+    root, data, xy, sizes = built["root"], built["data"], built["xy"], built["sizes"]
     pick = data["pick"]
     z = pick["zoom"]
     side = 2**z
@@ -415,7 +417,7 @@ def test_pick_cells_hold_every_model_once(built: dict[str, Any]) -> None:
         raw = _read(root, str(f.relative_to(root)))
         verts = list(itertools.accumulate(codec.decode_varints(raw["v"])))
         local = codec.decode_fixed(raw["p"], 2)
-        assert 0 < len(verts) <= index.SIZES.pick_max or z == max(index.SIZES.pick_zooms)
+        assert 0 < len(verts) <= sizes.pick_max or z == max(sizes.pick_zooms)
         assert verts == sorted(verts) and len(local) == 2 * len(verts)
         for k, v in enumerate(verts):
             x = (cx + (local[2 * k] + 0.5) / pick["steps"]) * cell
@@ -473,23 +475,36 @@ def test_codec_round_trips() -> None:
 
 
 def test_encode_key() -> None:
-    assert index.encode_key("") == "_root"
-    assert index.encode_key("llama 3") == "llama_3"
-    assert index.encode_key('"<ü') == "-22-3c-c3-bc"
-    assert index.encode_key("モ") == "-e3-83-a2"
+    assert search.encode_key("") == "_root"
+    assert search.encode_key("llama 3") == "llama_3"
+    assert search.encode_key('"<ü') == "-22-3c-c3-bc"
+    assert search.encode_key("モ") == "-e3-83-a2"
 
 
 def test_phrases() -> None:
-    assert index.tokens("Meta-Llama/Llama_3.1  8B") == ["meta", "llama", "llama", "3", "1", "8b"]
-    assert index.phrases("meta-llama/Llama-3-8B") == ["meta llama llama 3 8b", "llama 3 8b", "3 8b", "8b"]
-    assert index.phrases("gpt2") == ["gpt2"]
-    assert index.phrases("---") == []
+    assert search.tokens("Meta-Llama/Llama_3.1  8B") == ["meta", "llama", "llama", "3", "1", "8b"]
+    assert search.phrases("meta-llama/Llama-3-8B") == ["meta llama llama 3 8b", "llama 3 8b", "3 8b", "8b"]
+    assert search.phrases("gpt2") == ["gpt2"]
+    assert search.phrases("---") == []
 
 
 def test_shape_mismatch_is_a_bug(tmp_path: Path) -> None:
     nodes, edges, xy = _frames()
     with pytest.raises(ValueError, match="shape"):
         index.write_index(nodes, edges, xy[:3], tmp_path)
+
+
+def test_run_writes_the_whole_stage(tmp_path: Path) -> None:
+    """The stage's one entry point: the index files, labels, licence changes and the published files."""
+    nodes, edges, xy = _frames()
+    data = index.run(nodes, edges, xy, tmp_path / "site", max_zoom=3, sizes=SMALL)
+    assert data["names"]["block"] == SMALL.names_block != SIZES.names_block  # the sizes given are used
+    alone = index.write_index(nodes, edges, xy, tmp_path / "alone", sizes=SMALL)
+    assert {k: data[k] for k in alone} == alone
+    assert set(data) - set(alone) == {"positions", "lineage", "labels", "licences"}
+    for rel in (data["positions"], data["lineage"], data["labels"], data["licences"]["families"]):
+        assert (tmp_path / "site" / rel).is_file(), rel
+    assert _read(tmp_path / "site", data["labels"])["max_zoom"] == 3 + EXTRA_ZOOM
 
 
 def test_viewer_normalises_and_decodes_like_the_index() -> None:
@@ -530,7 +545,7 @@ def test_viewer_normalises_and_decodes_like_the_index() -> None:
         timeout=60,
     )
     got = json.loads(result.stdout)
-    assert got["norm"] == [[index.tokens(x), index.encode_key(" ".join(index.tokens(x)))] for x in samples]
+    assert got["norm"] == [[search.tokens(x), search.encode_key(" ".join(search.tokens(x)))] for x in samples]
     assert got["front"] == ordered and got["order"] == ordered
     assert got["ints"] == ints and got["fixed"] == ints[:6]
 
@@ -570,7 +585,7 @@ def test_queries_fetch_little(synthetic: dict[str, Any]) -> None:
     ids = [str(nodes["id"].iat[int(v)]) for v in rng.choice(len(nodes), 60, replace=False)]
     queries = []
     for model_id in ids:
-        name_tokens = index.tokens(model_id.split("/", 1)[-1])
+        name_tokens = search.tokens(model_id.split("/", 1)[-1])
         queries += [model_id, model_id.split("/", 1)[-1], " ".join(name_tokens[1:4]), name_tokens[0][:3]]
         queries.append(" ".join(t for i, t in enumerate(name_tokens) if i != 1))  # word parts, one left out
     worst = 0

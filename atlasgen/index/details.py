@@ -23,15 +23,13 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from atlasgen.index.codec import fixed, varints, vertex_width
-
-if TYPE_CHECKING:
-    from atlasgen.index.stage import Sizes, Writer
+from atlasgen.index.writer import Sizes, Writer, ceil_div, counts
 
 XY_WIDTH = 3
 XY_STEPS = 64**XY_WIDTH - 1
@@ -47,8 +45,8 @@ def _text(value: object) -> str | None:
 
 
 def _codes(values: Sequence[str | None]) -> tuple[list[str], dict[str | None, int]]:
-    counts = Counter(v for v in values if v is not None)
-    table = sorted(counts, key=lambda v: (-counts[v], v))
+    freq = Counter(v for v in values if v is not None)
+    table = sorted(freq, key=lambda v: (-freq[v], v))
     code: dict[str | None, int] = {v: i + 1 for i, v in enumerate(table)}
     code[None] = 0
     return table, code
@@ -76,8 +74,6 @@ def write_details(
     rank: np.ndarray,
     sizes: Sizes,
 ) -> dict[str, Any]:
-    from atlasgen.index.stage import _counts, ceil_div
-
     n = len(ids)
     columns = {name: [_text(v) for v in nodes[col].tolist()] for name, col in DICT_COLUMNS.items()}
     relations = [str(r) for r in nodes["relation"].tolist()]
@@ -95,7 +91,7 @@ def write_details(
     p_start = np.searchsorted(tgt[by_child], np.arange(n + 1))
     c_start = np.searchsorted(src[by_parent], np.arange(n + 1))
 
-    likes = _counts(nodes["likes"])
+    likes = counts(nodes["likes"])
     virtual = nodes["virtual"].to_numpy(dtype=bool)
     authors = [_text(a) for a in nodes["author"].tolist()]
     codes = {name: [tables[name][1][v] for v in values] for name, values in columns.items()}
@@ -136,10 +132,10 @@ def write_details(
                 ints += [int(erel[e]), int(downloads[tgt[e]]) + 1]
             refs += tgt[shown].tolist()
             if len(shown) == cap and len(kids) > cap:
-                counts = Counter(erel[kids].tolist())
-                ints += [len(kids) - cap, len(counts)]
-                for code in sorted(counts):
-                    ints += [code, counts[code]]
+                by_relation = Counter(erel[kids].tolist())
+                ints += [len(kids) - cap, len(by_relation)]
+                for code in sorted(by_relation):
+                    ints += [code, by_relation[code]]
             elif len(shown) == cap:
                 ints.append(0)
         writer.write(

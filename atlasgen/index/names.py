@@ -11,12 +11,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from atlasgen.index.codec import front_code, varints
-
-if TYPE_CHECKING:
-    from atlasgen.index.stage import Sizes, Writer
+from atlasgen.index.writer import Sizes, Writer, ceil_div
 
 
 def separator(before: str, first: str) -> str:
@@ -28,8 +26,6 @@ def separator(before: str, first: str) -> str:
 
 
 def write_names(writer: Writer, ids: list[str], sizes: Sizes) -> dict[str, Any]:
-    from atlasgen.index.stage import ceil_div
-
     nb = sizes.names_block
     blocks = ceil_div(len(ids), nb)
     for b in range(blocks):

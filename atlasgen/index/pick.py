@@ -10,14 +10,12 @@ least significant bit first) so the viewer never asks for a missing file.
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from atlasgen.index.codec import fixed, varints
-
-if TYPE_CHECKING:
-    from atlasgen.index.stage import Sizes, Writer
+from atlasgen.index.writer import SIZES, Sizes, Writer
 
 STEPS = 4096  # positions inside a cell: 12 bits, two characters
 
@@ -29,11 +27,8 @@ def _cells(xy: np.ndarray, z: int) -> tuple[np.ndarray, np.ndarray]:
     return scaled[:, 0], scaled[:, 1]
 
 
-def pick_zoom(xy: np.ndarray, sizes: Sizes | None = None) -> int:
+def pick_zoom(xy: np.ndarray, sizes: Sizes = SIZES) -> int:
     """Smallest grid zoom whose fullest cell holds at most ``pick_max`` points (the last zoom otherwise)."""
-    from atlasgen.index.stage import SIZES
-
-    sizes = sizes or SIZES
     for z in sizes.pick_zooms:
         cx, cy = _cells(xy, z)
         if len(cx) == 0 or np.unique(cx * (1 << z) + cy, return_counts=True)[1].max() <= sizes.pick_max:

@@ -21,24 +21,51 @@ the root is ``_root``)::
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from atlasgen.index.codec import fixed, front_code, varints, vertex_width
+from atlasgen.index.writer import SIZES, Sizes, Writer
 
-if TYPE_CHECKING:
-    from atlasgen.index.stage import Sizes, Writer
+_SEPARATORS = re.compile(r"[/\-_. ]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercase ``text`` and split it on ``/ - _ . space`` (the viewer does the same)."""
+    return [t for t in _SEPARATORS.split(text.lower()) if t]
+
+
+def phrases(model_id: str, name_positions: int = SIZES.name_positions) -> list[str]:
+    """The search phrases of one id: from the first token and from each leading token of the name."""
+    toks = tokens(model_id)
+    owner = len(tokens(model_id.split("/", 1)[0])) if "/" in model_id else 0
+    starts = sorted({0, *range(owner, min(len(toks), owner + name_positions))})
+    return list(dict.fromkeys(" ".join(toks[s:]) for s in starts if s < len(toks)))
+
+
+def encode_key(prefix: str) -> str:
+    """File key of a search prefix: ``a-z0-9`` kept, space -> ``_``, anything else -> ``-xx`` per byte."""
+    if not prefix:
+        return "_root"
+    out = []
+    for ch in prefix:
+        if "a" <= ch <= "z" or "0" <= ch <= "9":
+            out.append(ch)
+        elif ch == " ":
+            out.append("_")
+        else:
+            out.extend(f"-{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+    return "".join(out)
 
 
 def write_search(
     writer: Writer, ids: list[str], downloads: np.ndarray, rank: np.ndarray, sizes: Sizes
 ) -> dict[str, Any]:
-    from atlasgen.index.stage import encode_key, phrases
-
     strings_list: list[str] = []
     verts_list: list[int] = []
     for v, model_id in enumerate(ids):

@@ -60,12 +60,10 @@ def build_atlas(
     `resume` reuses the stages an interrupted build recorded for the same inputs and options (stages.py).
     `focus` (model ids and ``org:NAME``) charts only those families (focus.py); atlas.json says which.
     """
-    from atlasgen.artifacts import read_previous, write_lineage, write_positions
+    from atlasgen.artifacts import read_previous
     from atlasgen.graph.dag import build_graph
     from atlasgen.graph.focus import focus_graph, parse_specs
-    from atlasgen.index.labels import write_labels
-    from atlasgen.index.licence_changes import write_licence_changes
-    from atlasgen.index.stage import write_index
+    from atlasgen.index import stage as index
     from atlasgen.ingest.snapshot import SAMPLE, read_snapshot
     from atlasgen.layout import layout_atlas
     from atlasgen.publish import stage as publish
@@ -124,11 +122,7 @@ def build_atlas(
         key = stages.fingerprint(key, max_zoom)
         if (data := cache.get("index", key, into=work)) is None:
             with _stage("index", timings):
-                data = write_index(nodes_df, edges, xy, work)
-                data["positions"] = write_positions(nodes_df, xy, work)
-                data["lineage"] = write_lineage(nodes_df["id"], edges, work)
-                data.update(write_labels(nodes_df, edges, xy, work, max_zoom=max_zoom))
-                data["licences"] = write_licence_changes(nodes_df, edges, work)
+                data = index.run(nodes_df, edges, xy, work, max_zoom=max_zoom)
                 cache.put("index", key, data, work, list(work.iterdir()))
         reserved = _tree_bytes(work) + _tree_bytes(viewer_dir())
         key = stages.fingerprint(key, layers, retina, budget_bytes, reserved)
