@@ -235,7 +235,7 @@ def write_synthetic_hub(
 
 def _check(models: int, no_lineage: float) -> None:
     if isinstance(models, bool) or not isinstance(models, (int, np.integer)) or models < 1:
-        raise AtlasgenError(f"--models must be a whole number of at least 1, not {models!r}")
+        raise AtlasgenError(f"the number of models must be a whole number of at least 1, not {models!r}")
     if not 0.0 <= no_lineage <= 1.0:
         raise AtlasgenError(f"no_lineage must lie in [0, 1], not {no_lineage!r}")
 
