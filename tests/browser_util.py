@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +50,18 @@ def need_browser() -> None:
         pytest.skip(reason)
 
 
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 @contextmanager
-def served(directory: Path) -> Iterator[str]:
-    """The site as `atlasgen serve` serves it."""
-    server = make_server(directory, "127.0.0.1", 0)
+def served(directory: Path, *, site: bool = True) -> Iterator[str]:
+    """The site as `atlasgen serve` serves it; with site=False, any folder of files (the viewer's sources)."""
+    if site:
+        server = make_server(directory, "127.0.0.1", 0)
+    else:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -19,8 +19,7 @@ export async function ancestry(details, model, { generations = MAX_GENERATIONS, 
       for (const node of frontier) node.deeper = node.model.parents.length;
       break;
     }
-    const next = [];
-    const loads = [];
+    const loads = []; // in listing order: the next generation keeps it, whatever order the chunks arrive in
     for (const node of frontier) {
       for (const [vertex, id, relation] of node.model.parents) {
         const child = { model: null, vertex, id, relation, parents: [], repeat: listed.has(vertex), more: 0, deeper: 0 };
@@ -32,12 +31,11 @@ export async function ancestry(details, model, { generations = MAX_GENERATIONS, 
         if (child.repeat) continue;
         listed.add(vertex);
         count += 1;
-        loads.push(details.get(vertex).then((m) => m && ((child.model = m), next.push(child))));
+        loads.push(details.get(vertex).then((m) => ((child.model = m || null), child)));
       }
     }
-    await Promise.all(loads);
+    frontier = (await Promise.all(loads)).filter((child) => child.model);
     depth += 1;
-    frontier = next;
   }
   return { tree: top, models: count };
 }
@@ -66,37 +64,45 @@ export function licenceChange(parent, child) {
 }
 
 // Descendants for the map overlay: { nodes: [model], edges: [[parent, child, relation]], more }.
+// The same model always gives the same drawing: candidates are taken in a fixed order (each generation's
+// models in order, each one's children as its details list them, most downloaded first) whatever order the
+// detail chunks arrive in, and `more` counts each model left out once, however many parents it has.
 export async function descendants(details, model, { generations = DESCENDANT_GENERATIONS, limit = MAX_DESCENDANTS } = {}) {
   const seen = new Set([model.vertex]);
   const nodes = [];
   const edges = [];
-  let more = 0;
+  const left = new Set(); // listed descendants not drawn (over the cap, or a generation below the last)
+  let unlisted = 0; // children beyond those a model's details list: counted, their ids are not known here
   let frontier = [model];
   for (let g = 0; g < generations && frontier.length; g += 1) {
-    const next = [];
-    const loads = [];
-    for (const parent of frontier) {
-      more += parent.children_total - parent.children.length;
-      for (const [vertex, , relation] of parent.children) {
-        if (seen.has(vertex)) continue;
-        if (nodes.length + loads.length >= limit) {
-          more += 1;
-          continue;
-        }
-        seen.add(vertex);
-        loads.push(
-          details.get(vertex).then((child) => {
-            if (!child) return;
-            next.push(child);
-            edges.push([parent, child, relation]);
-          }),
-        );
-      }
+    const parents = childrenOf(frontier, seen);
+    unlisted += frontier.reduce((n, m) => n + m.children_total - m.children.length, 0);
+    const wanted = [...parents.keys()];
+    const taken = wanted.slice(0, Math.max(0, limit - nodes.length));
+    for (const vertex of wanted.slice(taken.length)) left.add(vertex);
+    for (const vertex of taken) {
+      seen.add(vertex);
+      left.delete(vertex);
     }
-    await Promise.all(loads);
-    nodes.push(...next);
-    frontier = next;
+    const loaded = await Promise.all(taken.map((vertex) => details.get(vertex)));
+    frontier = loaded.filter(Boolean);
+    for (const child of frontier) for (const [parent, relation] of parents.get(child.vertex)) edges.push([parent, child, relation]);
+    nodes.push(...frontier);
   }
-  for (const m of frontier) more += m.children_total;
-  return { nodes, edges, more };
+  for (const vertex of childrenOf(frontier, seen).keys()) left.add(vertex);
+  unlisted += frontier.reduce((n, m) => n + m.children_total - m.children.length, 0);
+  return { nodes, edges, more: left.size + unlisted };
+}
+
+// The children of `models` not in `seen`, in first-listed order: vertex -> [[parent, relation]].
+function childrenOf(models, seen) {
+  const parents = new Map();
+  for (const parent of models) {
+    for (const [vertex, , relation] of parent.children) {
+      if (seen.has(vertex)) continue;
+      if (!parents.has(vertex)) parents.set(vertex, []);
+      parents.get(vertex).push([parent, relation]);
+    }
+  }
+  return parents;
 }
