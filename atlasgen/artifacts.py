@@ -7,11 +7,19 @@
 - ``lineage.parquet``: one row per documented derivation: ``parent, child, relation`` (model ids).
 - ``snapshot.json``: the snapshot manifest: where the input came from, its SHA-256 and counts, so a run
   can tell whether the Hub changed since the published atlas.
+
+Writing is the build's; reading a built atlas is :func:`read_atlas`'s alone: every tool (diff, lineage,
+predict, figure) goes through it, so a column check, a duplicate id or a link to an absent model is found
+and worded the same way whatever reads the atlas. An atlas directory has ``atlas.json`` (:func:`is_atlas`);
+its ``atlas.json`` or ``positions.parquet`` also stands for it (:func:`atlas_dir`, as with `build --previous`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +31,9 @@ from atlasgen.errors import InputError
 FILENAME = "positions.parquet"
 LINEAGE = "lineage.parquet"
 MANIFEST = "snapshot.json"
+SITE_MANIFEST = "atlas.json"
+REPORT = "report.json"
+COORDINATES = ("id", "x", "y")  # the columns every positions file has
 ATTRIBUTES = {  # published column -> graph node column
     "relation": "relation",
     "task": "pipeline_tag",
@@ -110,17 +121,139 @@ def read_previous(path: Path, ids: pd.Series) -> tuple[np.ndarray, int]:
     return aligned, int(np.isfinite(aligned[:, 0]).sum())
 
 
-def read_positions(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """An atlas's positions file (``path`` is the atlas directory or the file) as a frame."""
-    import pyarrow.parquet as pq
+# ------------------------------------------------------------------------------------------- a built atlas
 
+
+def is_atlas(path: Path) -> bool:
+    """Whether `path` is an atlas directory (one with atlas.json)."""
+    return path.is_dir() and (path / SITE_MANIFEST).is_file()
+
+
+def atlas_dir(path: Path) -> Path:
+    """The atlas directory `path` stands for: an atlas's atlas.json or positions.parquet is the atlas."""
+    return path.parent if path.name in (SITE_MANIFEST, FILENAME) and is_atlas(path.parent) else path
+
+
+def absent_files(path: Path, *, lineage: bool = True) -> list[str]:
+    """The published data files a tool reads that the atlas directory `path` lacks (atlases built before
+    atlasgen 0.2 have no lineage.parquet)."""
+    return [name for name in (FILENAME, LINEAGE)[: 2 if lineage else 1] if not (path / name).is_file()]
+
+
+@dataclass(frozen=True)
+class Atlas:
+    """A built atlas as the tools read it. Its JSON files are read when first asked for ({} where absent)."""
+
+    path: Path  # the atlas directory
+    positions: pd.DataFrame  # one row per model (ids unique), the columns asked for that the file has
+    edges: pd.DataFrame | None  # lineage.parquet by positions row: source (parent), target (child), relation
+
+    @property
+    def xy(self) -> np.ndarray:
+        return self.positions[["x", "y"]].to_numpy(dtype=np.float64)
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """atlas.json: the site manifest (layers and their legends, the snapshot, counts)."""
+        return read_json(self.path / SITE_MANIFEST)
+
+    @cached_property
+    def snapshot(self) -> dict[str, Any]:
+        """snapshot.json: what the atlas was built from (atlases before atlasgen 0.2 lack it)."""
+        return read_json(self.path / MANIFEST)
+
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        """report.json: the build report (repairs, dropped rows, timings)."""
+        return read_json(self.path / REPORT)
+
+    def source(self) -> dict[str, Any]:
+        """Where this atlas came from, as the tools report it: its path and its snapshot's label, format,
+        date and SHA-256 where known."""
+        known = {k: self.snapshot[k] for k in ("label", "format", "date", "sha256") if k in self.snapshot}
+        return {"kind": "atlas", "path": str(self.path)} | known
+
+
+def read_atlas(
+    path: Path,
+    *,
+    columns: tuple[str, ...] | None = None,
+    need: tuple[str, ...] = COORDINATES,
+    lineage: bool = True,
+) -> Atlas:
+    """Read a built atlas: `path` is its directory (or its atlas.json or positions.parquet).
+
+    `columns`: the positions columns wanted where the file has them (None: all); `need`: those it must have
+    (the ids always), else an InputError naming the file and what it lacks. Ids must be unique. With
+    `lineage`, every link of lineage.parquet must name two models of positions.parquet; a link given twice
+    is read once.
+    """
+    folder = atlas_dir(path)
+    file = _positions_file(folder / FILENAME)
+    need = tuple(dict.fromkeys(("id", *need)))
+    names = _column_names(file)
+    if missing := [c for c in need if c not in names]:
+        raise InputError(file, f"lacks the column(s) {', '.join(missing)}")
+    wanted = None if columns is None else [c for c in dict.fromkeys((*need, *columns)) if c in names]
+    positions = _read_table(file, wanted)
+    index = pd.Index(positions["id"].to_numpy(dtype=object))
+    if not index.is_unique:
+        raise InputError(file, "duplicate model ids")
+    return Atlas(folder, positions, _edges(folder, index) if lineage else None)
+
+
+def _positions_file(path: Path) -> Path:
     file = path / FILENAME if path.is_dir() else path
     if not file.is_file():
         raise InputError(file, "no positions file: expected an atlas directory or its positions.parquet")
+    return file
+
+
+def _column_names(file: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(file).names)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise InputError(file, f"not a readable positions file ({exc})") from exc
+
+
+def _read_table(file: Path, columns: list[str] | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
     try:
         return pq.read_table(file, columns=columns).to_pandas()
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise InputError(file, f"not a readable positions file ({exc})") from exc
+
+
+def _edges(path: Path, index: pd.Index) -> pd.DataFrame:
+    """lineage.parquet as row numbers into positions (one hash table, built once, for every lookup)."""
+    lineage = read_lineage(path)
+    ends = [index.get_indexer(pd.Index(lineage[end].to_numpy(dtype=object))) for end in ("parent", "child")]
+    edges = pd.DataFrame({"source": ends[0], "target": ends[1], "relation": lineage["relation"].to_numpy()})
+    if (edges[["source", "target"]] < 0).any(axis=None):
+        lost = int((edges[["source", "target"]] < 0).any(axis=1).sum())
+        raise InputError(path / LINEAGE, f"{lost:,} links name models absent from {FILENAME}")
+    return edges[~edges.duplicated(["source", "target"])]
+
+
+def read_json(file: Path) -> dict[str, Any]:
+    """One of an atlas's JSON files as a dict ({} when the file is absent)."""
+    if not file.is_file():
+        return {}
+    try:
+        value = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(file, f"not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise InputError(file, "not a JSON object")
+    return value
+
+
+def read_positions(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """An atlas's positions file (``path`` is the atlas directory or the file) as a frame."""
+    return _read_table(_positions_file(path), columns)
 
 
 def read_lineage(atlas: Path) -> pd.DataFrame:
