@@ -1,4 +1,9 @@
-"""The `atlasgen` command line: thin click commands; the work happens in lazily imported stage modules."""
+"""The `atlasgen` command line: thin click commands; the work happens in lazily imported stage modules.
+
+Every tool command has one shape: check the options (cli_checks.py, which names the flags), call the tool's
+``run(...)`` for a result, ``render(result, fmt)`` it and write the text to stdout or ``--out``. Options that
+several commands share are defined once in cli_options.py.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,18 @@ from pathlib import Path
 import click
 
 from atlasgen import __version__
+from atlasgen.cli_checks import abort_if
+from atlasgen.cli_options import (
+    atlas_option,
+    nodes_option,
+    options,
+    out_option,
+    output_format_option,
+    quiet_option,
+    resume_option,
+    seed_option,
+    snapshot_format_option,
+)
 
 BACKENDS = click.Choice(["auto", "cpu", "gpu"])
 
@@ -20,28 +37,34 @@ def cli(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
 
 
+def emit(text: str, out: Path | None = None) -> None:
+    """A command's report: to `out` when given, else to stdout."""
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
 @cli.command()
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Directory for the site; replaced atomically at the end of a successful build.",
+@options(
+    out_option(
+        "Directory for the site; replaced atomically at the end of a successful build.",
+        required=True,
+        file_okay=False,
+        dir_okay=True,
+    ),
+    snapshot_format_option(
+        "--format", "fmt", help="Snapshot format; default: from the file name (.parquet, .jsonl, .csv)."
+    ),
+    nodes_option(
+        "--nodes",
+        help="Node CSV (id,author,downloads,likes,licence,pipeline_tag,library_name,created_at) "
+        "for an edge CSV snapshot.",
+        dir_okay=False,
+    ),
+    seed_option("Seed for the layout; same seed, same map."),
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["hub-stats", "jsonl", "csv"]),
-    help="Snapshot format; default: from the file name (.parquet, .jsonl, .csv).",
-)
-@click.option(
-    "--nodes",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Node CSV (id,author,downloads,likes,licence,pipeline_tag,library_name,created_at) "
-    "for an edge CSV snapshot.",
-)
-@click.option("--seed", default=0, show_default=True, help="Seed for the layout; same seed, same map.")
 @click.option(
     "--backend",
     type=BACKENDS,
@@ -79,11 +102,7 @@ def cli(verbose: bool) -> None:
     metavar="ADDRESS",
     help="Render tiles on this existing Dask cluster (e.g. tcp://10.0.0.5:8786); needs atlasgen[dask].",
 )
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Reuse the stages an interrupted build into OUT completed for the same snapshot and options.",
-)
+@resume_option("Reuse the stages an interrupted build into OUT completed for the same snapshot and options.")
 @click.option(
     "--focus",
     multiple=True,
@@ -91,7 +110,7 @@ def cli(verbose: bool) -> None:
     help="Chart only this model's family (its connected lineage: ancestors, descendants and their "
     "relatives) or an organisation's models with their families; repeat to combine.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
+@quiet_option("No progress bars or summary.")
 def build(
     snapshot: Path | None,
     out: Path,
@@ -152,22 +171,12 @@ def build(
     show_default=True,
     help="hub-stats: download the hub-stats models parquet; api: page HfApi.list_models to JSON Lines.",
 )
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Snapshot file to write (atomically), with OUT.manifest.json beside it.",
-)
+@out_option("Snapshot file to write (atomically), with OUT.manifest.json beside it.", required=True)
 @click.option("--limit", type=click.IntRange(1), help="api only: stop after this many models.")
 @click.option("--repo-id", default="cfahlgren1/hub-stats", show_default=True, help="hub-stats dataset repo.")
 @click.option("--filename", default="models.parquet", show_default=True, help="hub-stats file in that repo.")
 @click.option("--revision", default="main", show_default=True, help="hub-stats dataset revision.")
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="api only: go on from where a failed or killed fetch into OUT stopped (OUT.partial).",
-)
+@resume_option("api only: go on from where a failed or killed fetch into OUT stopped (OUT.partial).")
 @click.option(
     "--retries",
     default=5,
@@ -175,7 +184,7 @@ def build(
     type=click.IntRange(0),
     help="Retries of a request that failed with 408/429/5xx, a dropped connection or a truncated body.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option("No progress bar.")
 def fetch(
     source: str,
     out: Path,
@@ -209,14 +218,8 @@ def fetch(
 
 @cli.command()
 @click.option("--models", "-n", required=True, type=click.IntRange(1), help="Number of models to generate.")
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Parquet file to write (hub-stats schema).",
-)
-@click.option("--seed", default=0, show_default=True, help="Seed: same seed and size, same file.")
+@out_option("Parquet file to write (hub-stats schema).", required=True)
+@seed_option("Seed: same seed and size, same file.")
 @click.option(
     "--no-lineage",
     default=0.6,
@@ -256,24 +259,16 @@ def serve(directory: Path, host: str, port: int) -> None:
 @cli.command()
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people; json (sorted keys) for tools.",
+@options(
+    output_format_option(),
+    out_option("Write the diff to this file instead of stdout.", dir_okay=True),
+    snapshot_format_option(
+        "--snapshot-format",
+        help="Format of OLD and NEW where they are snapshot files; default: from the file names.",
+    ),
+    nodes_option("--old-nodes", help="Node CSV for OLD when it is an edge CSV."),
+    nodes_option("--new-nodes", help="Node CSV for NEW when it is an edge CSV."),
 )
-@click.option(
-    "--out", "-o", type=click.Path(path_type=Path), help="Write the diff to this file instead of stdout."
-)
-@click.option(
-    "--snapshot-format",
-    type=click.Choice(["hub-stats", "jsonl", "csv"]),
-    help="Format of OLD and NEW where they are snapshot files; default: from the file names.",
-)
-@click.option("--old-nodes", type=click.Path(path_type=Path), help="Node CSV for OLD when it is an edge CSV.")
-@click.option("--new-nodes", type=click.Path(path_type=Path), help="Node CSV for NEW when it is an edge CSV.")
 @click.option(
     "--top",
     default=10,
@@ -298,37 +293,25 @@ def diff(
     Reports models added and removed, lineage edges added and removed by relation, the families that grew
     most and, for two atlases, how far the models in both moved.
     """
-    from atlasgen.tools.diff import diff_paths, text_lines, to_json
+    from atlasgen.cli_checks import diff_problems
+    from atlasgen.tools import diff as tool
 
-    result = diff_paths(
+    abort_if(diff_problems(old, new, snapshot_format, old_nodes, new_nodes, out))
+    result = tool.run(
         old,
         new,
         fmt=snapshot_format,
         old_nodes=old_nodes,
         new_nodes=new_nodes,
-        out=out,
         top=None if list_all else top,
     )
-    text = to_json(result) if fmt == "json" else "\n".join(text_lines(result)) + "\n"
-    if out is None:
-        click.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
+    emit(tool.render(result, fmt), out)
 
 
 @cli.command()
-@click.option(
-    "--atlas",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="A built atlas directory (reads positions.parquet, lineage.parquet, atlas.json).",
-)
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Output file name; each format adds its suffix (fig -> fig.png, fig.svg, fig.pdf).",
+@atlas_option("A built atlas directory (reads positions.parquet, lineage.parquet, atlas.json).")
+@out_option(
+    "Output file name; each format adds its suffix (fig -> fig.png, fig.svg, fig.pdf).", required=True
 )
 @click.option("--center", metavar="MODEL_ID", help="Centre the figure on this model.")
 @click.option(
@@ -373,7 +356,10 @@ def figure(
     formats: str,
 ) -> None:
     """Render a region of an atlas as a print-quality figure (PNG, SVG, PDF) with legend and attribution."""
-    from atlasgen.tools.figure.make import figure_options, make_figure
+    from atlasgen.cli_checks import figure_options
+    from atlasgen.errors import InputError
+    from atlasgen.tools.figure import make as tool
+    from atlasgen.tools.figure.scene import UnknownModel
 
     opts = figure_options(
         atlas=atlas,
@@ -391,30 +377,20 @@ def figure(
         theme=theme,
         formats=formats,
     )
-    result = make_figure(opts)
-    w, h = result["size"]
-    dpi_note = f" at {result['dpi']:g} dpi" if result["dpi"] else ""
-    click.echo(f"{result['models']:,} models, {w}x{h} px{dpi_note}: " + ", ".join(map(str, result["files"])))
+    try:
+        result = tool.run(opts)
+    except UnknownModel as exc:  # only the command line knows the id came from --center
+        raise InputError(exc.path, f"--center: {exc.detail}") from None
+    emit(tool.render(result))
 
 
 @cli.command()
 @click.argument("model_id")
 @click.option("--snapshot", type=click.Path(path_type=Path), help="Snapshot file (default: the sample).")
-@click.option("--atlas", type=click.Path(path_type=Path), help="A built atlas directory to read instead.")
-@click.option(
-    "--snapshot-format",
-    type=click.Choice(["hub-stats", "jsonl", "csv"]),
-    help="Format of --snapshot; default: from the file name.",
-)
-@click.option("--nodes", type=click.Path(path_type=Path), help="Node CSV for an edge CSV --snapshot.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people; json (sorted keys) for tools.",
-)
+@atlas_option("A built atlas directory to read instead.", required=False, file_okay=True)
+@snapshot_format_option("--snapshot-format", help="Format of --snapshot; default: from the file name.")
+@nodes_option("--nodes", help="Node CSV for an edge CSV --snapshot.")
+@output_format_option()
 @click.option(
     "--children",
     default=5,
@@ -439,26 +415,21 @@ def lineage(
 ) -> None:
     """Show MODEL_ID's ancestry up to its root(s) with relation and declared licence at every hop, the
     declared-licence changes along it, and its descendants (from a snapshot, an atlas or the sample)."""
-    from atlasgen.tools.lineage import EXIT_LICENCE_CHANGE, check_options, failing, lineage_of, load
-    from atlasgen.tools.lineage import text_lines as lineage_text
-    from atlasgen.tools.lineage import to_json as lineage_json
+    from atlasgen.cli_checks import lineage_problems
+    from atlasgen.tools import lineage as tool
 
-    check_options(snapshot, atlas, snapshot_format, nodes)
-    dag = load(snapshot=snapshot, atlas=atlas, fmt=snapshot_format, nodes=nodes)
-    result = lineage_of(dag, model_id, children=children)
-    click.echo(lineage_json(result) if fmt == "json" else "\n".join(lineage_text(result)) + "\n", nl=False)
-    if found := failing(result, fail_on):
+    abort_if(lineage_problems(snapshot, atlas, snapshot_format, nodes))
+    result = tool.run(
+        model_id, snapshot=snapshot, atlas=atlas, fmt=snapshot_format, nodes=nodes, children=children
+    )
+    emit(tool.render(result, fmt))
+    if found := tool.failing(result, fail_on):
         click.echo(f"--fail-on {fail_on}: {found} declared-licence change(s) in the ancestry", err=True)
-        click.get_current_context().exit(EXIT_LICENCE_CHANGE)
+        click.get_current_context().exit(tool.EXIT_LICENCE_CHANGE)
 
 
 @cli.command()
-@click.option(
-    "--atlas",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="A built atlas directory (reads positions.parquet and lineage.parquet).",
-)
+@atlas_option("A built atlas directory (reads positions.parquet and lineage.parquet).")
 @click.option(
     "--leaderboard",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -474,14 +445,7 @@ def lineage(
 @click.option(
     "--evaluate", is_flag=True, help="Hide a share of the known values and score predictions vs the baseline."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="--evaluate output: text for people; json (sorted keys) for tools.",
-)
+@output_format_option("--evaluate output: text for people; json (sorted keys) for tools.")
 @click.option(
     "--holdout",
     default=0.2,
@@ -489,13 +453,8 @@ def lineage(
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     help="--evaluate: share of the models with a known value to hide.",
 )
-@click.option("--seed", default=0, show_default=True, help="--evaluate: seed of the held-out split.")
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Imputed values (.parquet, or .csv) for the models missing them; with --evaluate: the table.",
-)
+@seed_option("--evaluate: seed of the held-out split.")
+@out_option("Imputed values (.parquet, or .csv) for the models missing them; with --evaluate: the table.")
 def predict(
     atlas: Path,
     leaderboard: Path | None,
@@ -511,21 +470,20 @@ def predict(
     Lineage neighbours (parents, children, siblings) vote first, the nearest models on the map otherwise.
     Imputed values are written with imputed=True and their evidence.
     """
-    from atlasgen.tools.predict import PredictOptions, run
+    from atlasgen.cli_checks import predict_problems
+    from atlasgen.tools import predict as tool
 
-    text = run(
+    abort_if(predict_problems(attributes, leaderboard, evaluate, out))
+    result = tool.run(
         atlas=atlas,
         attributes=attributes,
         leaderboard=leaderboard,
         evaluate_only=evaluate,
-        fmt=fmt,
-        out=out,
-        opts=PredictOptions(holdout=holdout, seed=seed),
+        out=None if evaluate else out,
+        opts=tool.PredictOptions(holdout=holdout, seed=seed),
     )
-    if evaluate and out is not None:
-        out.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
+    # --format is the evaluation's; the summary of imputed values is text (the values are in --out)
+    emit(tool.render(result, fmt if evaluate else "text"), out if evaluate else None)
 
 
 def main() -> None:

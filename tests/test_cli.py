@@ -59,3 +59,19 @@ def test_build_refuses_to_replace_a_directory_that_is_not_an_atlas(tmp_path: Pat
 def test_serve_needs_an_atlas(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", str(tmp_path)])
     assert result.exit_code == 1 and "no atlas.json" in result.output
+
+
+def test_the_command_line_imports_pandas_only_for_a_command_that_needs_it() -> None:
+    code = "import sys, atlasgen.cli; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_format_options_follow_the_registry() -> None:
+    from atlasgen.ingest.snapshot import FORMATS
+
+    for name in ("build", "diff", "lineage"):
+        shown = CliRunner().invoke(cli, [name, "--help"], terminal_width=200).output
+        assert f"[{'|'.join(FORMATS)}]" in shown, name
+    bad = CliRunner().invoke(cli, ["diff", "a", "b", "--snapshot-format", "xml"])
+    assert bad.exit_code == 2 and "'xml' is not one of" in bad.output

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 from atlasgen.artifacts import write_lineage, write_positions
 from atlasgen.cli import cli
-from atlasgen.errors import AtlasgenError
+from atlasgen.errors import InputError
 from atlasgen.graph.dag import build_graph
 from atlasgen.ingest.snapshot import SAMPLE, read_snapshot
 from atlasgen.layout.stable import displacement
-from atlasgen.tools.diff import diff_frames, diff_paths, new_since, text_lines
+from atlasgen.tools.diff import diff_frames, new_since, render, run, text_lines
 
 HF_EDGES = (
     Path(__file__).resolve().parents[2]
@@ -82,7 +82,7 @@ def test_embedded_sample_against_derived_variants(tmp_path: Path) -> None:
     old_models = set(ids) - set(ids[rows % 10 == 0])
     parents_in_old = set(names[full.edges["source"][child.isin(old_models)]])
 
-    result = diff_paths(tmp_path / "old.parquet", tmp_path / "new.parquet", top=None)
+    result = run(tmp_path / "old.parquet", tmp_path / "new.parquet", top=None)
 
     assert set(result) == KEYS and result["movement"] is None
     assert result["models"]["added"] == len(added) == 2_908 - 224
@@ -264,7 +264,7 @@ def test_cli_text_output_reads_as_a_summary(atlases: tuple[Path, Path], tmp_path
     assert "families: 1 -> 1 (0 new); grew most:" in lines and "  org/base: +1 models (4 now)" in lines
     assert lines[-2].startswith("movement of the 3 ids in both atlases") and "max 25.00%" in lines[-2]
     assert lines[-1] == "  q/ft-GGUF: 25.00%"  # 5 of a 20-wide map; the others did not move
-    assert text_lines(diff_paths(*atlases)) == lines
+    assert text_lines(run(*atlases)) == lines and render(run(*atlases)) == result.output
 
 
 def test_cli_json_to_a_file_has_stable_keys(atlases: tuple[Path, Path], tmp_path: Path) -> None:
@@ -303,7 +303,7 @@ def test_an_atlas_against_a_snapshot_compares_ids_and_edges(
     (tmp_path / "edges.csv").write_text(
         "source,target,relation\norg/base,org/ft,finetune\norg/ft,q/ft-GGUF,quantized\n", encoding="utf-8"
     )
-    result = diff_paths(tmp_path / "edges.csv", atlases[1] / "positions.parquet")
+    result = run(tmp_path / "edges.csv", atlases[1] / "positions.parquet")
     assert result["old"]["source"]["kind"] == "snapshot" and result["new"]["source"]["kind"] == "atlas"
     assert result["models"]["added"] == 1 and result["edges"]["added"] == 1 and result["movement"] is None
 
@@ -330,11 +330,16 @@ def test_bad_inputs_are_all_reported_at_once_without_a_traceback(
     assert (
         "--old-nodes" not in result.output
     )  # SAMPLE exists; what it goes with is OLD's problem, not a CSV's
-    with pytest.raises(AtlasgenError, match=r"goes with an edge CSV snapshot, but NEW .* is hub-stats"):
-        diff_paths(atlases[0], SAMPLE, new_nodes=SAMPLE)
+    result = CliRunner().invoke(cli, ["diff", str(atlases[0]), str(SAMPLE), "--new-nodes", str(SAMPLE)])
+    assert result.exit_code == 1
+    assert f"--new-nodes goes with an edge CSV snapshot, but NEW ({SAMPLE}) is hub-stats" in result.output
     (tmp_path / "snap.txt").write_text("id\n", encoding="utf-8")
-    with pytest.raises(AtlasgenError, match="pass --snapshot-format"):
-        diff_paths(tmp_path / "snap.txt", atlases[0])
+    result = CliRunner().invoke(cli, ["diff", str(tmp_path / "snap.txt"), str(atlases[0])])
+    assert result.exit_code == 1 and "snap.txt: cannot tell the snapshot format" in result.output
+    assert "; pass --snapshot-format hub-stats|jsonl|csv" in result.output
+    with pytest.raises(InputError, match="cannot tell the snapshot format") as err:  # the library: no flags
+        run(tmp_path / "snap.txt", atlases[0])
+    assert "--" not in err.value.message
 
 
 def test_an_atlas_whose_lineage_names_unknown_models_is_refused(tmp_path: Path) -> None:

@@ -29,7 +29,15 @@ from atlasgen.tiles.palette import BACKGROUND, LICENCE, relation_legend
 from atlasgen.tools.figure import style as figure_style
 from atlasgen.tools.figure import svg as figure_svg
 from atlasgen.tools.figure.layout import Plan
-from atlasgen.tools.figure.make import figure_options, make_figure, parse_size, plan_figure
+from atlasgen.tools.figure.make import (
+    FigureOptions,
+    parse_bbox,
+    parse_formats,
+    parse_size,
+    plan_figure,
+    render,
+    run,
+)
 from atlasgen.tools.figure.scene import encode
 from atlasgen.tools.figure.style import contrast, themed_color
 
@@ -94,8 +102,28 @@ def builtin_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     figure_style.font.cache_clear()
 
 
+def request(
+    *,
+    atlas: Path,
+    out: Path,
+    bbox: str | None = None,
+    size: str | None = None,
+    formats: str = "png,svg,pdf",
+    **options: object,
+) -> FigureOptions:
+    """A figure request as a library user builds one: the text forms through the library's parsers."""
+    return FigureOptions(
+        atlas,
+        out,
+        bbox=None if bbox is None else parse_bbox(bbox),
+        size=None if size is None else parse_size(size),
+        formats=parse_formats(formats),
+        **options,  # type: ignore[arg-type]
+    )
+
+
 def figure(atlas: Path, out: Path, **options: object) -> dict:
-    return make_figure(figure_options(atlas=atlas, out=out / "fig", **options))  # type: ignore[arg-type]
+    return run(request(atlas=atlas, out=out / "fig", **options))  # type: ignore[arg-type]
 
 
 def rgb(path: Path) -> np.ndarray:
@@ -150,6 +178,9 @@ def test_print_size_and_dpi(atlas: Path, tmp_path: Path, size: str, dpi: int, pi
 def test_default_is_180mm_at_300_dpi(atlas: Path, tmp_path: Path) -> None:
     result = figure(atlas, tmp_path, formats="png")
     assert result["size"][0] == round(180 / 25.4 * 300) and result["dpi"] == 300
+    w, h = result["size"]
+    assert render(result) == f"{result['models']:,} models, {w}x{h} px at 300 dpi: {tmp_path / 'fig.png'}\n"
+    assert json.loads(render(result, "json"))["files"] == [str(tmp_path / "fig.png")]
 
 
 def test_parse_size() -> None:
@@ -164,33 +195,30 @@ def test_parse_size() -> None:
 
 
 def test_every_option_problem_is_reported_at_once(atlas: Path, tmp_path: Path) -> None:
-    with pytest.raises(AtlasgenError) as err:
-        figure_options(
-            atlas=tmp_path / "nope",
-            out=tmp_path / "fig",
-            size="180mm",
-            width=100,
-            bbox="1,2,3",
-            radius=5,
-            labels=-1,
-            formats="png,gif",
-        )
-    message = err.value.message
+    args = ["figure", "--atlas", str(tmp_path / "nope"), "--out", str(tmp_path / "fig"), "--size", "180mm"]
+    args += ["--width", "100", "--bbox", "1,2,3", "--radius", "5", "--labels", "-1", "--format", "png,gif"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
     for part in (
         "--atlas",
         "--size and --width",
-        "--bbox",
+        "--bbox: cannot read '1,2,3' as X0,Y0,X1,Y1",
         "--radius needs --center",
         "--labels",
-        "--format",
+        "--format: a comma-separated list of png, svg, pdf, got 'png,gif'",
     ):
-        assert part in message, part
+        assert part in result.output, part
+    for parse, text in ((parse_bbox, "1,2,3"), (parse_formats, "png,gif"), (parse_size, "12px")):
+        with pytest.raises(ValueError, match=text) as err:  # the library speaks of values, not flags
+            parse(text)
+        assert "--" not in str(err.value)
 
 
 def test_unknown_center_names_close_ids(atlas: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         figure(atlas, tmp_path, center="org/bse", radius=5)
     assert "no model 'org/bse'" in err.value.message and "org/base" in err.value.message
+    assert "--center" not in err.value.message  # the command line adds its flag
 
 
 def test_empty_region_is_an_error(atlas: Path, tmp_path: Path) -> None:
@@ -202,9 +230,7 @@ def test_empty_region_is_an_error(atlas: Path, tmp_path: Path) -> None:
 
 
 def test_center_and_radius_crop_to_the_right_models(atlas: Path, tmp_path: Path) -> None:
-    opts = figure_options(
-        atlas=atlas, out=tmp_path / "fig", center="org/base", radius=5, width=300, height=300
-    )
+    opts = request(atlas=atlas, out=tmp_path / "fig", center="org/base", radius=5, width=300, height=300)
     plan = plan_figure(opts)
     x0, y0, x1, y1 = plan.view
     assert x0 <= 95 and x1 >= 105 and y0 <= 95 and y1 >= 105, "the view holds the disc asked for"
@@ -213,7 +239,7 @@ def test_center_and_radius_crop_to_the_right_models(atlas: Path, tmp_path: Path)
     assert set(plan.points.loc[plan.points["in_view"], "id"]) == expected
     assert {"org/base", HOSTILE, "evil/<b>&amp;</b>"} <= expected and "far/away" not in expected
     assert "other/root" not in set(plan.points["id"])
-    result = make_figure(opts)
+    result = run(opts)
     assert result["models"] == len(expected)
     root = ET.parse(tmp_path / "fig.svg").getroot()
     circles = root.findall(f".//{SVG}g[@id='points']/{SVG}circle")
@@ -264,9 +290,7 @@ def test_hostile_ids_are_escaped_in_the_svg(atlas: Path, tmp_path: Path) -> None
 
 
 def test_labels_never_overlap(atlas: Path, tmp_path: Path) -> None:
-    opts = figure_options(
-        atlas=atlas, out=tmp_path / "fig", center="org/base", radius=4, width=500, height=400
-    )
+    opts = request(atlas=atlas, out=tmp_path / "fig", center="org/base", radius=4, width=500, height=400)
     plan = plan_figure(opts)
     labels = [t for t in plan.texts if t.role == "label"]
     assert labels and labels[0].text == "base", "the most-downloaded model is labelled first"
@@ -276,9 +300,7 @@ def test_labels_never_overlap(atlas: Path, tmp_path: Path) -> None:
         for b in boxes[i + 1 :]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
     assert not [
-        t
-        for t in plan_figure(figure_options(atlas=atlas, out=tmp_path / "f", labels=0)).texts
-        if t.role == "label"
+        t for t in plan_figure(request(atlas=atlas, out=tmp_path / "f", labels=0)).texts if t.role == "label"
     ]
 
 
@@ -345,6 +367,7 @@ def test_the_cli_draws_a_published_atlas(tmp_path: Path) -> None:
     assert "data: edges.csv" in svg and "Hugging Face" not in svg, "a private registry is not the Hub"
     bad = CliRunner().invoke(cli, [*args, "--center", "meta-llama/Meta-Llama-3-8b", "--layer", "task"])
     assert bad.exit_code == 1 and "close ids: meta-llama/Meta-Llama-3-8B" in bad.output
+    assert "positions.parquet: --center: no model 'meta-llama/Meta-Llama-3-8b'" in bad.output
     assert "Traceback" not in bad.output
     usage = CliRunner().invoke(cli, [*args, "--size", "7in", "--bbox", "1,2"])
     assert usage.exit_code == 1 and "--size and --width" in usage.output and "--bbox" in usage.output
@@ -373,10 +396,8 @@ def text_mask(plan: Plan) -> np.ndarray:
 @pytest.mark.usefixtures("builtin_font")
 @pytest.mark.parametrize("name", sorted(GOLDENS))
 def test_golden_figures(atlas: Path, tmp_path: Path, name: str) -> None:
-    opts = figure_options(
-        atlas=atlas, out=tmp_path / "fig", width=360, height=300, formats="png", **GOLDENS[name]
-    )
-    make_figure(opts)
+    opts = request(atlas=atlas, out=tmp_path / "fig", width=360, height=300, formats="png", **GOLDENS[name])
+    run(opts)
     got = rgb(tmp_path / "fig.png")
     if os.environ.get("ATLASGEN_UPDATE_GOLDEN"):
         GOLDEN.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from atlasgen.cli import cli
 from atlasgen.errors import InputError
 from atlasgen.graph.dag import build_graph
 from atlasgen.ingest.snapshot import read_snapshot
+from atlasgen.tools import lineage as tool
 from atlasgen.tools.lineage import EXIT_LICENCE_CHANGE, licence_changes, lineage_of, load, suggest
 
 EDGES = """source,target,relation
@@ -304,3 +305,6 @@ def test_an_atlas_gives_the_same_lineage_as_its_snapshot(tmp_path: Path, snapsho
         assert from_atlas["repairs"]["graph"] == from_snapshot["repairs"]["graph"]
     with pytest.raises(InputError, match="closest ids: org/merged"):
         lineage_of(load(atlas=folder), "org/mergd")
+    for fmt in ("text", "json"):  # the command is run, then render
+        shown = CliRunner().invoke(cli, ["lineage", "org/merged", "--atlas", str(folder), "--format", fmt])
+        assert shown.stdout == tool.render(tool.run("org/merged", atlas=folder), fmt)

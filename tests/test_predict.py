@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from atlasgen.cli import cli
-from atlasgen.errors import InputError
+from atlasgen.errors import AtlasgenError, InputError
 from atlasgen.tools.predict import (
     PredictOptions,
     attribute_values,
@@ -21,6 +21,8 @@ from atlasgen.tools.predict import (
     load_atlas,
     predict,
     read_leaderboard,
+    render,
+    run,
 )
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -179,6 +181,16 @@ def test_imputed_values_are_labelled_with_their_evidence(tmp_path: Path) -> None
     csv = tmp_path / "imputed.csv"
     CliRunner().invoke(cli, ["predict", "--atlas", str(folder), "--attribute", "task", "--out", str(csv)])
     assert pd.read_csv(csv)["imputed"].tolist() == [True]
+    again = run(atlas=folder, attributes=("task",), out=tmp_path / "again.csv")  # the command is run + render
+    assert again["imputed"]["task"] == {"imputed": 1, "missing": 1, "evidence": {"lineage": 1}}
+    assert (
+        render(again)
+        == f"task: 1 of 1 missing values imputed (lineage 1)\nimputed values (imputed=True) written to {tmp_path / 'again.csv'}\n"
+    )
+    assert json.loads(render(again, "json")) == again
+    with pytest.raises(AtlasgenError, match="need a file") as err:
+        run(atlas=folder)
+    assert "--" not in err.value.message  # the library speaks of values; the command line names its flags
 
 
 def test_cli_evaluate_json_and_option_errors(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Models added and removed, lineage edges added and removed by relation, the families that grew most and, for
 two atlases, how far surviving models moved. `diff_frames` is the pure core (graph frames in, a JSON-ready
-dict out); `diff_paths` reads the two sides; `text_lines` renders the dict for people.
+dict out); `run` reads the two sides (an atlas through `artifacts.read_atlas`, a snapshot through the graph
+stage) and diffs them; `render` writes the dict as text for people or JSON for tools.
 
 Definitions:
 - a *model* is a node that is not virtual. Virtual parents (named as a parent but absent from the snapshot)
@@ -20,12 +21,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-
-from atlasgen.errors import AtlasgenError, InputError
 
 TOP = 10
 SCHEMA = 1
@@ -33,7 +32,9 @@ SCHEMA = 1
 
 @dataclass
 class Side:
-    nodes: pd.DataFrame  # id, virtual, downloads, relation
+    NODE_COLUMNS: ClassVar[tuple[str, ...]] = ("id", "virtual", "downloads", "relation")
+
+    nodes: pd.DataFrame  # NODE_COLUMNS (an atlas may lack all but id)
     edges: pd.DataFrame  # source, target (row numbers in nodes), relation
     xy: np.ndarray | None  # world positions aligned to nodes (atlases only)
     source: dict[str, Any]
@@ -231,101 +232,36 @@ def _movement(
 # ------------------------------------------------------------------------------------------------ reading
 
 
-def is_atlas(path: Path) -> bool:
-    return path.is_dir() and (path / "atlas.json").is_file()
-
-
-def _atlas_dir(path: Path) -> Path:
-    """An atlas's atlas.json or positions.parquet stands for the atlas (as with `build --previous`)."""
-    return path.parent if path.name in ("atlas.json", "positions.parquet") and is_atlas(path.parent) else path
-
-
-def _check_side(name: str, path: Path, nodes: Path | None, fmt: str | None) -> list[str]:
-    from atlasgen.artifacts import FILENAME, LINEAGE
-    from atlasgen.ingest.snapshot import detect_format
-
-    path, flag = _atlas_dir(path), f"--{name.lower()}-nodes"
-    problems = [f"{flag} {nodes}: no such file"] if nodes is not None and not nodes.is_file() else []
-    if is_atlas(path):
-        missing = [f for f in (FILENAME, LINEAGE) if not (path / f).is_file()]
-        problems += [f"{path}: atlas without {f} (built before atlasgen 0.2? rebuild it)" for f in missing]
-        fmt = "atlas"
-    elif path.is_dir():
-        return [*problems, f"{path}: a directory but not an atlas (no atlas.json)"]
-    elif not path.is_file():
-        return [*problems, f"{path}: no such file or atlas directory"]
-    try:
-        fmt = fmt or detect_format(path)
-    except InputError as exc:
-        return [*problems, exc.message.replace("--format", "--snapshot-format")]
-    if nodes is not None and fmt != "csv":
-        problems.append(f"{flag} goes with an edge CSV snapshot, but {name} ({path}) is {fmt}")
-    return problems
-
-
 def read_side(path: Path, *, fmt: str | None = None, nodes: Path | None = None) -> Side:
-    """One side of a diff: an atlas directory (positions + lineage) or any snapshot file (through the graph
-    stage, so ids and edges are repaired exactly as a build would)."""
-    path = _atlas_dir(path)
-    if is_atlas(path):
-        return _read_atlas(path)
+    """One side of a diff: an atlas (positions + lineage, read by `artifacts.read_atlas`) or any snapshot file
+    (through the graph stage, so ids and edges are repaired exactly as a build would)."""
+    from atlasgen.artifacts import atlas_dir, is_atlas, read_atlas
+
+    if is_atlas(atlas_dir(path)):
+        atlas = read_atlas(path, columns=Side.NODE_COLUMNS)
+        nodes_frame = atlas.positions[[c for c in Side.NODE_COLUMNS if c in atlas.positions]]
+        assert atlas.edges is not None  # read_atlas reads the lineage unless told not to
+        return Side(nodes_frame, atlas.edges, atlas.xy, atlas.source())
     from atlasgen.graph.dag import build_graph
     from atlasgen.ingest.snapshot import read_snapshot
 
     snap = read_snapshot(path, fmt=fmt, nodes=nodes)
     graph = build_graph(snap)
     source = {"kind": "snapshot", "path": str(path), "label": path.name, "format": snap.source.get("format")}
-    return Side(graph.nodes[["id", "virtual", "downloads", "relation"]], graph.edges, None, source)
+    return Side(graph.nodes[list(Side.NODE_COLUMNS)], graph.edges, None, source)
 
 
-def _read_atlas(path: Path) -> Side:
-    from atlasgen.artifacts import LINEAGE, MANIFEST, read_lineage, read_positions
-
-    try:
-        positions = read_positions(path, columns=["id", "x", "y", "virtual", "downloads", "relation"])
-    except InputError:  # an older file without some of those columns, or a broken one (raises again)
-        positions = read_positions(path)
-    lineage = read_lineage(path)
-    if missing := {"id", "x", "y"} - set(positions.columns):
-        raise InputError(path / "positions.parquet", f"no {', '.join(sorted(missing))} column(s)")
-    index = pd.Index(positions["id"].to_numpy(dtype=object))  # one hash table, built once, for every lookup
-    if not index.is_unique:
-        raise InputError(path / "positions.parquet", "duplicate model ids")
-    ends = [index.get_indexer(lineage[end].to_numpy(dtype=object)) for end in ("parent", "child")]
-    edges = pd.DataFrame({"source": ends[0], "target": ends[1], "relation": lineage["relation"].to_numpy()})
-    if (edges[["source", "target"]] < 0).any(axis=None):
-        lost = int((edges[["source", "target"]] < 0).any(axis=1).sum())
-        raise InputError(path / LINEAGE, f"{lost:,} links name models absent from positions.parquet")
-    edges = edges[~edges.duplicated(["source", "target"])]
-    nodes = positions[[c for c in ("id", "virtual", "downloads", "relation") if c in positions]]
-    source = {"kind": "atlas", "path": str(path)}
-    try:  # the snapshot manifest says what the atlas was built from; atlases before 0.2 lack it
-        manifest = (
-            json.loads((path / MANIFEST).read_text(encoding="utf-8")) if (path / MANIFEST).is_file() else {}
-        )
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(path / MANIFEST, f"not valid JSON ({exc})") from None
-    source |= {k: manifest[k] for k in ("label", "format", "date", "sha256") if k in manifest}
-    return Side(nodes, edges, positions[["x", "y"]].to_numpy(dtype=np.float64), source)
-
-
-def diff_paths(
+def run(
     old: Path,
     new: Path,
     *,
     fmt: str | None = None,
     old_nodes: Path | None = None,
     new_nodes: Path | None = None,
-    out: Path | None = None,
     top: int | None = TOP,
 ) -> dict[str, Any]:
-    """Read OLD and NEW (atlases or snapshots, mixed allowed) and diff them; movement needs two atlases.
-    Every problem with the inputs and with `out` (where the caller will write the diff) is reported first."""
-    problems = [*_check_side("OLD", old, old_nodes, fmt), *_check_side("NEW", new, new_nodes, fmt)]
-    if out is not None and (out.is_dir() or not out.parent.is_dir()):
-        problems.append(f"--out {out}: " + ("a directory" if out.is_dir() else f"no directory {out.parent}"))
-    if problems:
-        raise AtlasgenError("; ".join(problems))
+    """Read OLD and NEW (atlases or snapshots, mixed allowed; `fmt` and the node files go with snapshot
+    files) and diff them; movement needs two atlases. The result is JSON-ready (see the module docstring)."""
     a = read_side(old, fmt=fmt, nodes=old_nodes)
     b = read_side(new, fmt=fmt, nodes=new_nodes)
     result = diff_frames(a.nodes, a.edges, b.nodes, b.edges, a.xy, b.xy, top=top)
@@ -337,8 +273,11 @@ def diff_paths(
 # ------------------------------------------------------------------------------------------------ output
 
 
-def to_json(result: dict[str, Any]) -> str:
-    return json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+def render(result: dict[str, Any], fmt: str = "text") -> str:
+    """The diff as text for people or as JSON (sorted keys) for tools."""
+    if fmt == "json":
+        return json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return "\n".join(text_lines(result)) + "\n"
 
 
 def text_lines(result: dict[str, Any]) -> list[str]:

@@ -1,9 +1,10 @@
 """`atlasgen lineage MODEL_ID`: a model's ancestry up to its root(s) with the relation and declared licence at
 every hop, the declared-licence changes along it, and a summary of its descendants.
 
-Input: a snapshot (through the graph stage: the repaired DAG a build charts), a built atlas (read as
-`atlasgen diff` reads it) or the embedded sample. Parent and child adjacency are CSR arrays built once; only
-the part reachable from the model is walked, so on a 2M-model Hub reading the input is nearly all the time.
+Input: a snapshot (through the graph stage: the repaired DAG a build charts), a built atlas (read by
+`artifacts.read_atlas`, as every tool reads one) or the embedded sample. Parent and child adjacency are CSR
+arrays built once; only the part reachable from the model is walked, so on a 2M-model Hub reading the input
+is nearly all the time. `run` gives the report as a JSON-ready dict, `render` writes it as text or JSON.
 
 Definitions:
 - *ancestors*: every node reached by parent links, once (a DAG: merges have several parents); ``depth`` is
@@ -52,7 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from atlasgen.errors import AtlasgenError, InputError
+from atlasgen.errors import InputError
 from atlasgen.graph.licences import NOTE, declared, licence_family, same
 
 SCHEMA = 1
@@ -120,43 +121,6 @@ class Dag:
 # ------------------------------------------------------------------------------------------------ reading
 
 
-def check_options(snapshot: Path | None, atlas: Path | None, fmt: str | None, nodes: Path | None) -> None:
-    """Every problem with the input options at once, before any work."""
-    from atlasgen.artifacts import FILENAME, LINEAGE
-    from atlasgen.ingest.snapshot import detect_format
-    from atlasgen.tools.diff import _atlas_dir, is_atlas
-
-    problems = []
-    if snapshot is not None and atlas is not None:
-        problems.append("--snapshot and --atlas exclude each other: give one")
-    if atlas is not None:
-        folder = _atlas_dir(atlas)
-        if not is_atlas(folder):
-            problems.append(f"--atlas {atlas}: not an atlas directory (no atlas.json)")
-        problems += [
-            f"--atlas {atlas}: no {f} (rebuild it)"
-            for f in (FILENAME, LINEAGE)
-            if is_atlas(folder) and not (folder / f).is_file()
-        ]
-    if (fmt is not None or nodes is not None) and snapshot is None:
-        problems.append("--snapshot-format and --nodes go with --snapshot")
-    if snapshot is not None and not snapshot.is_file():
-        problems.append(
-            f"--snapshot {snapshot}: " + ("an atlas: use --atlas" if is_atlas(snapshot) else "no such file")
-        )
-    elif snapshot is not None:
-        try:
-            fmt = fmt or detect_format(snapshot)
-        except InputError as exc:
-            problems.append(exc.message.replace("--format", "--snapshot-format"))
-        if nodes is not None and fmt != "csv":
-            problems.append(f"--nodes goes with an edge CSV snapshot, but {snapshot} is {fmt}")
-    if nodes is not None and not nodes.is_file():
-        problems.append(f"--nodes {nodes}: no such file")
-    if problems:
-        raise AtlasgenError("; ".join(problems))
-
-
 def load(
     *,
     snapshot: Path | None = None,
@@ -165,13 +129,8 @@ def load(
     nodes: Path | None = None,
 ) -> Dag:
     """The lineage DAG of a built atlas, of a snapshot file or (neither) of the embedded sample."""
-    from atlasgen.tools.diff import _atlas_dir, read_side
-
     if atlas is not None:
-        folder = _atlas_dir(atlas)
-        side = read_side(folder)
-        frame = side.nodes.assign(licence=_atlas_column(folder, "licence", len(side.nodes)))
-        return _dag(frame, side.edges, _atlas_repairs(folder), side.source, None)
+        return _atlas_dag(atlas)
     from atlasgen.graph.dag import build_graph
     from atlasgen.ingest.snapshot import read_snapshot
 
@@ -185,22 +144,15 @@ def load(
     )
 
 
-def _atlas_column(folder: Path, column: str, n: int) -> np.ndarray:
-    from atlasgen.artifacts import read_positions
+def _atlas_dag(path: Path) -> Dag:
+    """An atlas's DAG: its positions' attributes, its lineage and the repair counts of its build report."""
+    from atlasgen.artifacts import read_atlas
 
-    try:
-        return read_positions(folder, columns=[column])[column].to_numpy(dtype=object)
-    except InputError:  # an atlas without that column: nothing declared
-        return np.full(n, None, dtype=object)
-
-
-def _atlas_repairs(folder: Path) -> dict[str, int]:
-    try:
-        report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    repairs = report.get("repairs") if isinstance(report, dict) else None
-    return dict(repairs) if isinstance(repairs, dict) else {}
+    atlas = read_atlas(path, columns=("virtual", "downloads", "relation", "licence"), need=("id",))
+    assert atlas.edges is not None  # read_atlas reads the lineage unless told not to
+    repairs = atlas.report.get("repairs")
+    repairs = dict(repairs) if isinstance(repairs, dict) else {}
+    return _dag(atlas.positions, atlas.edges, repairs, atlas.source(), None)
 
 
 def _dag(
@@ -356,6 +308,20 @@ def _removed(dag: Dag, model: dict[str, Any], ancestors: list[dict[str, Any]]) -
     return [{"child": c, "parent": p} for c, p in sorted(pairs)]
 
 
+def run(
+    model_id: str,
+    *,
+    snapshot: Path | None = None,
+    atlas: Path | None = None,
+    fmt: str | None = None,
+    nodes: Path | None = None,
+    children: int = 5,
+) -> dict[str, Any]:
+    """The lineage report of `model_id` in a snapshot file, a built atlas or (neither) the embedded sample;
+    `fmt` and `nodes` go with a snapshot file."""
+    return lineage_of(load(snapshot=snapshot, atlas=atlas, fmt=fmt, nodes=nodes), model_id, children=children)
+
+
 def failing(result: dict[str, Any], fail_on: str | None) -> int:
     """How many licence changes trip `--fail-on` (0 without it)."""
     if fail_on is None:
@@ -367,8 +333,11 @@ def failing(result: dict[str, Any], fail_on: str | None) -> int:
 # ------------------------------------------------------------------------------------------------ output
 
 
-def to_json(result: dict[str, Any]) -> str:
-    return json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+def render(result: dict[str, Any], fmt: str = "text") -> str:
+    """The lineage report as text for people or as JSON (sorted keys) for tools."""
+    if fmt == "json":
+        return json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return "\n".join(text_lines(result)) + "\n"
 
 
 def _licence(entry: dict[str, Any]) -> str:

@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from atlasgen.artifacts import read_lineage, read_positions
+from atlasgen.artifacts import read_atlas
 from atlasgen.errors import AtlasgenError, InputError
 from atlasgen.graph.licences import licence_family
 
@@ -101,20 +101,16 @@ class Prediction:
 
 
 def load_atlas(path: Path) -> Atlas:
-    """Read an atlas directory's positions.parquet and lineage.parquet."""
-    frame = read_positions(path).reset_index(drop=True)
-    missing = [c for c in ("id", "x", "y") if c not in frame]
-    if missing:
-        raise InputError(path, f"positions file lacks {', '.join(missing)}")
-    lineage = read_lineage(path).drop_duplicates(["parent", "child"])
-    index = pd.Index(frame["id"].astype(object))
-    child, parent = index.get_indexer(lineage["child"]), index.get_indexer(lineage["parent"])
-    ok = (child >= 0) & (parent >= 0) & (child != parent)
+    """Read an atlas directory's positions.parquet and lineage.parquet (through `artifacts.read_atlas`)."""
+    read = read_atlas(path)
+    frame, edges = read.positions, read.edges
+    assert edges is not None  # read_atlas reads the lineage unless told not to
+    child, parent = edges["target"].to_numpy(), edges["source"].to_numpy()
+    ok = child != parent  # a model is not its own neighbour
     n = len(frame)
     matrix = sp.csr_matrix((np.ones(int(ok.sum())), (child[ok], parent[ok])), shape=(n, n))
     virtual = frame["virtual"].to_numpy(bool) if "virtual" in frame else np.zeros(n, bool)
-    xy = frame[["x", "y"]].to_numpy(np.float64)
-    return Atlas(frame=frame, xy=xy, parents=matrix, virtual=virtual, path=path)
+    return Atlas(frame=frame, xy=read.xy, parents=matrix, virtual=virtual, path=read.path)
 
 
 def read_leaderboard(path: Path) -> pd.Series:
@@ -141,7 +137,7 @@ def attribute_values(atlas: Atlas, attribute: str, leaderboard: pd.Series | None
     frame = atlas.frame
     if attribute in NUMERIC:
         if leaderboard is None:
-            raise AtlasgenError("accuracy needs --leaderboard FILE")
+            raise AtlasgenError("accuracy needs leaderboard scores")
         values = frame["id"].astype(object).map(leaderboard).astype(np.float64)
         return values.where(~atlas.virtual)
     if attribute not in frame:
@@ -337,48 +333,61 @@ def impute(atlas: Atlas, attribute: str, values: pd.Series, opts: PredictOptions
 def run(
     *,
     atlas: Path,
-    attributes: tuple[str, ...],
-    leaderboard: Path | None,
-    evaluate_only: bool,
-    fmt: str,
-    out: Path | None,
-    opts: PredictOptions,
-) -> str:
-    """The ``atlasgen predict`` command: the evaluation table, or a summary of the imputed values written."""
+    attributes: tuple[str, ...] = (),
+    leaderboard: Path | None = None,
+    evaluate_only: bool = False,
+    out: Path | None = None,
+    opts: PredictOptions = PredictOptions(),
+) -> dict[str, Any]:
+    """The ``atlasgen predict`` command. `attributes` default to task and licence, and accuracy with a
+    `leaderboard`. With `evaluate_only`: the evaluation of each attribute. Else the imputed values are written to
+    `out` (Parquet, or CSV for ``*.csv``: the command's product) and counted."""
     chosen = attributes or (("task", "licence") + (("accuracy",) if leaderboard else ()))
-    problems = (
-        ["--attribute accuracy needs --leaderboard FILE"] if "accuracy" in chosen and not leaderboard else []
-    )
     if not evaluate_only and out is None:
-        problems.append("--out FILE is required to write imputed values (or pass --evaluate)")
-    if problems:
-        raise AtlasgenError("; ".join(problems))
+        raise AtlasgenError("imputed values need a file to be written to")
     board = read_leaderboard(leaderboard) if leaderboard else None
     loaded = load_atlas(atlas)
     values = {a: attribute_values(loaded, a, board) for a in chosen}
     if evaluate_only:
-        result = {
+        return {
             "atlas": str(atlas),
             "leaderboard": str(leaderboard) if leaderboard else None,
             "options": asdict(opts),
             "attributes": {a: evaluate(loaded, a, values[a], opts) for a in chosen},
         }
-        if fmt == "json":
-            return json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-        return text_table(result)
     assert out is not None
-    lines = []
-    frames = [impute(loaded, a, values[a], opts) for a in chosen]
-    for name, frame in zip(chosen, frames, strict=True):
-        missing = int((values[name].isna().to_numpy() & ~loaded.virtual).sum())
-        by = ", ".join(f"{e} {n:,}" for e, n in frame["evidence"].value_counts().sort_index().items())
-        lines.append(f"{name}: {len(frame):,} of {missing:,} missing values imputed ({by or 'no evidence'})")
-    table = pd.concat(frames, ignore_index=True)
+    frames = {a: impute(loaded, a, values[a], opts) for a in chosen}
+    table = pd.concat(frames.values(), ignore_index=True)
     if out.suffix.lower() == ".csv":
         table.to_csv(out, index=False)
     else:
         table.to_parquet(out, index=False)
-    return "\n".join([*lines, f"imputed values (imputed=True) written to {out}"]) + "\n"
+    imputed = {
+        name: {
+            "imputed": len(frame),
+            "missing": int((values[name].isna().to_numpy() & ~loaded.virtual).sum()),
+            "evidence": {str(e): int(n) for e, n in frame["evidence"].value_counts().sort_index().items()},
+        }
+        for name, frame in frames.items()
+    }
+    return {"imputed": imputed, "out": str(out)}
+
+
+def render(result: dict[str, Any], fmt: str = "text") -> str:
+    """What `run` found: JSON (sorted keys) for tools; for people the evaluation table, or a line per
+    attribute of the values imputed."""
+    if fmt == "json":
+        return json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if "attributes" in result:
+        return text_table(result)
+    lines = []
+    for name, counts in result["imputed"].items():
+        by = ", ".join(f"{e} {n:,}" for e, n in counts["evidence"].items())
+        lines.append(
+            f"{name}: {counts['imputed']:,} of {counts['missing']:,} missing values imputed "
+            f"({by or 'no evidence'})"
+        )
+    return "\n".join([*lines, f"imputed values (imputed=True) written to {result['out']}"]) + "\n"
 
 
 def text_table(result: dict[str, Any]) -> str:

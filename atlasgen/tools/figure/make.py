@@ -1,18 +1,21 @@
 """``atlasgen figure``: a print-quality figure of an atlas region, as PNG, SVG and PDF.
 
 Reads what every built atlas publishes (``positions.parquet``, ``lineage.parquet``, ``atlas.json``; see
-atlasgen/positions.py), so a figure of last week's atlas needs no rebuild. A figure is the map of one layer
-(colours from atlas.json's legend, so they match the site; themed by figure_style.py), optionally the
+atlasgen/artifacts.py), so a figure of last week's atlas needs no rebuild. A figure is the map of one layer
+(colours from atlas.json's legend, so they match the site; themed by style.py), optionally the
 parent→child links under the points, labels for the most-downloaded models in view, and a legend strip
 with the snapshot date and the attribution line.
 
-Steps: :func:`figure_options` validates everything up front and reports every problem at once;
-:func:`make_figure` loads the atlas, fits the view and the pixel size (figure_layout.py), and hands one
-plan to the PNG/PDF writer (figure_raster.py) and the SVG writer (figure_svg.py).
+Steps: the caller (the CLI) checks the options and builds a :class:`FigureOptions` (``parse_size``,
+``parse_bbox``, ``parse_formats`` read the text forms); :func:`run` loads the atlas (scene.py, through
+``artifacts.read_atlas``), fits the view and the pixel size (layout.py), hands one plan to the PNG/PDF writer
+(raster.py) and the SVG writer (svg.py), writes the files and returns what it wrote and measured;
+:func:`render` says so in a line.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,72 +80,17 @@ def parse_bbox(text: str) -> Box:
     return (x0, y0, x1, y1)
 
 
-def figure_options(
-    *,
-    atlas: Path,
-    out: Path,
-    center: str | None = None,
-    radius: float | None = None,
-    bbox: str | None = None,
-    width: int | None = None,
-    height: int | None = None,
-    size: str | None = None,
-    dpi: float | None = None,
-    layer: str = "relation",
-    edges: bool = False,
-    labels: int = DEFAULT_LABELS,
-    theme: str = "light",
-    formats: str | tuple[str, ...] = FORMATS,
-) -> FigureOptions:
-    """Check every option before any work; raise one AtlasgenError listing every problem."""
-    problems: list[str] = []
-    if not (atlas / "positions.parquet").is_file() or not (atlas / "atlas.json").is_file():
-        problems.append(f"--atlas {atlas}: not an atlas directory (needs positions.parquet and atlas.json)")
-    if out.is_dir():
-        problems.append(f"--out {out}: is a directory; give a file name such as {out / 'figure'}")
-    elif not out.parent.is_dir():
-        problems.append(f"--out {out}: folder {out.parent} does not exist")
-    if out.suffix.lower().lstrip(".") in FORMATS:
-        out = out.with_suffix("")
-    if center is not None and bbox is not None:
-        problems.append("--center and --bbox both choose the region: give one")
-    if radius is not None and (center is None or not radius > 0 or not np.isfinite(radius)):
-        problems.append("--radius needs --center and must be a number > 0 (world units)")
-    box = None
-    if bbox is not None:
-        try:
-            box = parse_bbox(bbox)
-        except ValueError as exc:
-            problems.append(f"--bbox: {exc}")
-    inches = None
-    if size is not None and (width is not None or height is not None):
-        problems.append("--size and --width/--height both set the size: give one")
-    elif size is not None:
-        try:
-            inches = parse_size(size)
-        except ValueError as exc:
-            problems.append(f"--size: {exc}")
-    for name, value in (("--width", width), ("--height", height)):
-        if value is not None and not 64 <= value <= MAX_SIDE_PX:
-            problems.append(f"{name}: must be between 64 and {MAX_SIDE_PX} pixels, got {value}")
-    if dpi is not None and not 36 <= dpi <= 2400:
-        problems.append(f"--dpi: must be between 36 and 2400, got {dpi:g}")
-    elif inches and max(inches[0], inches[1] or 0) * (dpi or DEFAULT_DPI) > MAX_SIDE_PX:
-        problems.append(f"--size {size} at {dpi or DEFAULT_DPI:g} dpi is over {MAX_SIDE_PX} pixels a side")
-    if layer not in LAYERS:
-        problems.append(f"--layer: must be one of {', '.join(LAYERS)}, got {layer!r}")
-    if theme not in THEMES:
-        problems.append(f"--theme: must be one of {', '.join(THEMES)}, got {theme!r}")
-    if labels < 0:
-        problems.append(f"--labels: must be 0 or more, got {labels}")
-    fmts = tuple(f.strip().lower() for f in formats.split(",")) if isinstance(formats, str) else formats
-    if not fmts or any(f not in FORMATS for f in fmts):
-        problems.append(f"--format: a comma-separated list of {', '.join(FORMATS)}, got {formats!r}")
-    if problems:
-        raise AtlasgenError("; ".join(problems))
-    return FigureOptions(
-        atlas, out, center, radius, box, width, height, inches, dpi, layer, edges, labels, theme, fmts
-    )
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``png,svg`` -> ("png", "svg"): a comma-separated list of FORMATS."""
+    formats = tuple(f.strip().lower() for f in text.split(","))
+    if not formats or any(f not in FORMATS for f in formats):
+        raise ValueError(f"a comma-separated list of {', '.join(FORMATS)}, got {text!r}")
+    return formats
+
+
+def stem(out: Path) -> Path:
+    """The output name without a format's suffix: ``fig.png`` and ``fig`` both give ``fig``."""
+    return out.with_suffix("") if out.suffix.lower().lstrip(".") in FORMATS else out
 
 
 # --- fitting the view and the pixels ----------------------------------------------------------------------
@@ -313,7 +261,7 @@ def plan_figure(opts: FigureOptions) -> Plan:
     return plan
 
 
-def make_figure(opts: FigureOptions) -> dict[str, Any]:
+def run(opts: FigureOptions) -> dict[str, Any]:
     """Render the figure and write each requested format; returns what was written and measured."""
     from atlasgen.tools.figure import raster as figure_raster
     from atlasgen.tools.figure import svg as figure_svg
@@ -343,3 +291,12 @@ def make_figure(opts: FigureOptions) -> dict[str, Any]:
         "view": plan.view,
         "labels": [t.text for t in plan.texts if t.role == "label"],
     }
+
+
+def render(result: dict[str, Any], fmt: str = "text") -> str:
+    """What :func:`run` wrote: one line for people, or JSON (sorted keys) for tools."""
+    if fmt == "json":
+        return json.dumps(result, indent=1, sort_keys=True, default=str) + "\n"
+    w, h = result["size"]
+    dpi = f" at {result['dpi']:g} dpi" if result["dpi"] else ""
+    return f"{result['models']:,} models, {w}x{h} px{dpi}: " + ", ".join(map(str, result["files"])) + "\n"

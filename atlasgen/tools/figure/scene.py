@@ -7,7 +7,6 @@ from palette.py, which produced it), and raw values map to legend categories wit
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,16 @@ from atlasgen.tiles.palette import LICENCE, RELATION, licence_codes
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 DEFAULT_RADIUS = 8.0  # world units around --center: a large family and its neighbours
 PADDING = 0.03  # the whole-atlas view leaves this share of the extent around the models
+
+
+class UnknownModel(InputError):
+    """The model a figure is centred on is not in the atlas; `close` are ids like it."""
+
+    def __init__(self, path: Path, model: str, close: list[str]) -> None:
+        self.detail = f"no model {model!r} in this atlas" + (
+            f"; close ids: {', '.join(close)}" if close else ""
+        )
+        super().__init__(path, self.detail)
 
 
 @dataclass
@@ -38,9 +47,12 @@ class Scene:
 
 def load_scene(atlas: Path, layer: str, *, edges: bool) -> Scene:
     """Read an atlas directory for a figure of ``layer`` (with its parent→child links if ``edges``)."""
+    from atlasgen.artifacts import read_atlas
     from atlasgen.tiles.pyramid import choose_max_zoom
 
-    positions, manifest = _read_atlas(atlas)
+    read = read_atlas(atlas, need=("id", "x", "y", "relation"), lineage=edges)
+    positions, manifest = read.positions, read.manifest
+    positions["id"] = positions["id"].astype(str)
     codes, legend = encode(layer, manifest, positions)
     zooms = [
         int(e["max_zoom"])
@@ -48,35 +60,17 @@ def load_scene(atlas: Path, layer: str, *, edges: bool) -> Scene:
         if e.get("id") == "relation" and "max_zoom" in e
     ]
     design_zoom = zooms[0] if zooms else choose_max_zoom(positions["x"], positions["y"])
-    links = None
-    if edges:
-        from atlasgen.artifacts import read_lineage
-
-        lineage = read_lineage(atlas)
-        xy = positions.drop_duplicates("id").set_index("id")[["x", "y"]]
-        parent = xy.reindex(lineage["parent"].to_numpy()).to_numpy()
-        child = xy.reindex(lineage["child"].to_numpy()).to_numpy()
-        ok = np.isfinite(parent).all(axis=1) & np.isfinite(child).all(axis=1)
-        links = pd.DataFrame(
-            {"x0": parent[ok, 0], "y0": parent[ok, 1], "x1": child[ok, 0], "y1": child[ok, 1]}
-        ).assign(relation=lineage["relation"].to_numpy()[ok])
+    links = None if read.edges is None else _links(read.xy, read.edges)
     return Scene(atlas, positions, manifest, codes, legend, design_zoom, links)
 
 
-def _read_atlas(atlas: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from atlasgen.artifacts import read_positions
-
-    manifest_path = atlas / "atlas.json"
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(manifest_path, f"not a readable atlas manifest ({exc})") from exc
-    positions = read_positions(atlas)
-    missing = {"id", "x", "y", "relation"} - set(positions.columns)
-    if missing:
-        raise InputError(atlas / "positions.parquet", f"lacks columns {sorted(missing)}")
-    positions["id"] = positions["id"].astype(str)
-    return positions, manifest
+def _links(xy: np.ndarray, edges: pd.DataFrame) -> pd.DataFrame:
+    """Each link's parent and child world coordinates and its relation (links to unplaced models left out)."""
+    parent, child = xy[edges["source"].to_numpy()], xy[edges["target"].to_numpy()]
+    ok = np.isfinite(parent).all(axis=1) & np.isfinite(child).all(axis=1)
+    return pd.DataFrame(
+        {"x0": parent[ok, 0], "y0": parent[ok, 1], "x1": child[ok, 0], "y1": child[ok, 1]}
+    ).assign(relation=edges["relation"].to_numpy()[ok])
 
 
 def _layer_legend(layer: str, manifest: dict[str, Any], positions: pd.DataFrame) -> list[dict[str, str]]:
@@ -133,8 +127,7 @@ def _center(positions: pd.DataFrame, model: str, atlas: Path) -> tuple[float, fl
     pool = [i for i in ids if name and name in i.lower()] or ids
     lowered = {i.lower(): i for i in pool}
     close = [lowered[c] for c in difflib.get_close_matches(model.lower(), list(lowered), n=5, cutoff=0.5)]
-    hint = f"; close ids: {', '.join(close)}" if close else ""
-    raise InputError(atlas / "positions.parquet", f"--center: no model {model!r} in this atlas{hint}")
+    raise UnknownModel(atlas / "positions.parquet", model, close)
 
 
 def region(scene: Scene, *, bbox: Box | None, center: str | None, radius: float | None) -> Box:

@@ -1,0 +1,119 @@
+"""The command line's shared options: each flag that several commands take is defined once here.
+
+Choices and help texts that have a home elsewhere come from it: the snapshot formats from the ingest
+registry (`ingest.snapshot.FORMATS`). The registry imports pandas, so it is looked up only when click first
+needs it (that command's ``--help``, or parsing its arguments): `atlasgen --help` and `atlasgen serve` stay
+light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+Decorator = Callable[[F], F]
+
+TEXT_OR_JSON = "text for people; json (sorted keys) for tools."
+
+
+class Deferred(click.Option):
+    """An option whose choices, default or help come from `lookup()`, called once, when click first needs
+    them: the keys it returns (``choices``, ``default``, ``help``) replace what was given to click."""
+
+    def __init__(self, *args: Any, lookup: Callable[[], dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lookup: Callable[[], dict[str, Any]] | None = lookup
+
+    def _fill(self) -> None:
+        if self._lookup is None:
+            return
+        found, self._lookup = self._lookup(), None
+        if "choices" in found:
+            self.type = click.Choice(found["choices"])
+        self.default = found.get("default", self.default)
+        self.help = found.get("help", self.help)
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self._fill()
+        return super().get_help_record(ctx)
+
+    def handle_parse_result(self, ctx: click.Context, opts: Any, args: list[str]) -> Any:
+        self._fill()
+        return super().handle_parse_result(ctx, opts, args)
+
+    def to_info_dict(self) -> dict[str, Any]:
+        self._fill()
+        return super().to_info_dict()
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        self._fill()
+        return super().shell_complete(ctx, incomplete)
+
+
+def options(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
+    """Several option decorators as one; ``--help`` lists them in the order given."""
+
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+def _snapshot_formats() -> dict[str, Any]:
+    from atlasgen.ingest.snapshot import FORMATS
+
+    return {"choices": FORMATS}
+
+
+def snapshot_format_option(*decls: str, help: str) -> Callable[[F], F]:
+    """The snapshot format of a snapshot file (choices: the registered formats)."""
+    return click.option(*decls, cls=Deferred, lookup=_snapshot_formats, type=click.Choice([]), help=help)
+
+
+def nodes_option(*decls: str, help: str, dir_okay: bool = True) -> Callable[[F], F]:
+    """A node CSV going with an edge CSV snapshot."""
+    return click.option(*decls, type=click.Path(path_type=Path, dir_okay=dir_okay), help=help)
+
+
+def output_format_option(help: str = TEXT_OR_JSON) -> Callable[[F], F]:
+    """``--format text|json``: how a command's report is written."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
+def out_option(
+    help: str, *, required: bool = False, file_okay: bool = True, dir_okay: bool = False
+) -> Callable[[F], F]:
+    """``--out/-o``: where a command writes."""
+    kind = click.Path(path_type=Path, file_okay=file_okay, dir_okay=dir_okay)
+    return click.option("--out", "-o", required=required, type=kind, help=help)
+
+
+def atlas_option(help: str, *, required: bool = True, file_okay: bool = False) -> Callable[[F], F]:
+    """``--atlas``: a built atlas directory."""
+    kind = click.Path(path_type=Path, file_okay=file_okay)
+    return click.option("--atlas", required=required, type=kind, help=help)
+
+
+def seed_option(help: str) -> Callable[[F], F]:
+    return click.option("--seed", default=0, show_default=True, help=help)
+
+
+def quiet_option(help: str) -> Callable[[F], F]:
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def resume_option(help: str) -> Callable[[F], F]:
+    return click.option("--resume", is_flag=True, help=help)
