@@ -203,8 +203,8 @@ def _describe(err: Exception, action: str, url: str, repo_id: str | None) -> str
 
     if isinstance(err, hf.RepositoryNotFoundError):  # includes GatedRepoError
         return (
-            f"{action}: repository {repo_id!r} not found or not accessible ({_status(err)}, {_url(err, url)}). "
-            "Check the name; for a private or gated repo set HF_TOKEN."
+            f"{action}: repository {repo_id!r} not found or not accessible "
+            f"({_status(err)}, {_url(err, url)}). Check the name; for a private or gated repo set HF_TOKEN."
         )
     if isinstance(err, hf.RevisionNotFoundError | hf.RemoteEntryNotFoundError):
         what = "revision" if isinstance(err, hf.RevisionNotFoundError) else "file"

@@ -1,4 +1,4 @@
-"""Credentials in `atlasgen fetch`: sent only to the endpoint's origin, never written into a message or a file.
+"""Credentials in `atlasgen fetch`: sent only to the endpoint's origin, never written in a message or a file.
 
 A fetch holds up to two secrets: the Hub token (``HF_TOKEN``, the saved login or ``token=``), sent as
 ``Authorization: Bearer``, and a ``user:password@`` in ``HF_ENDPOINT``, which the HTTP client sends as Basic

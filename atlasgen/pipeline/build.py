@@ -71,6 +71,7 @@ def build_atlas(
     from atlasgen.publish.site import viewer_dir
     from atlasgen.tiles.pyramid import render_layers
 
+    out = outdir.prepare(out)  # a link's target; refuses what may not be replaced (outdir.py)
     budget_bytes, layers = _check_options(out, budget, layers, previous)
     focus = parse_specs(focus)
     outdir.recover(out)

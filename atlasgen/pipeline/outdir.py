@@ -11,6 +11,14 @@ A build writes the site into ``.<name>.building-<pid>-<random>`` beside ``out`` 
   pid is no longer a live process (or that carries no pid: older atlasgen versions) is stale. A pid that was
   reused by an unrelated process only delays the cleanup. Builds into the same ``out`` from several machines
   sharing a file system are not told apart (their pids are not comparable); don't run those concurrently.
+* **What may be replaced** is checked by :func:`prepare` before any stage runs: ``out`` must be missing, empty
+  or an atlas (an ``atlas.json`` that atlasgen wrote); the current directory and those above it are refused
+  (the shell would be left in a deleted folder); a name too long for the work directory's is refused. A
+  symbolic link ``out`` (one of this user's own) is followed: the site is built into its target, beside
+  which the work directory goes, and the link is left as it is; another user's link is refused.
+* **Files atlasgen did not write survive**: every entry of the old ``out`` that the new site does not write
+  (a GitHub Pages ``CNAME``, a ``.git`` of a Pages branch, the snapshot the build reads) is hard-linked
+  into the new site before the swap (userfiles.py), so it is in the site at every instant.
 """
 
 from __future__ import annotations
@@ -24,10 +32,65 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from atlasgen.errors import BuildError
+from atlasgen.pipeline.userfiles import carry_over, written_by_atlasgen
+
 log = logging.getLogger("atlasgen")
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
+
+
+def prepare(out: Path) -> Path:
+    """The directory a build into ``out`` replaces (a link's target), once it is known that it may be
+    replaced and that the build's own folders fit beside it; BuildError otherwise. Nothing is written."""
+    if out.is_symlink():
+        owner = out.lstat().st_uid
+        if owner != os.geteuid():
+            raise BuildError(f"{out}: a symbolic link owned by another user (uid {owner}); give its target")
+        out = Path(os.path.realpath(out))
+    cwd = _holds_cwd(out)  # alone: the other checks would speak of the current directory's contents
+    problems = [cwd] if cwd else [p for p in (_name_too_long(out), _not_replaceable(out)) if p]
+    if problems:
+        raise BuildError("; ".join(problems))
+    return out
+
+
+def _holds_cwd(out: Path) -> str | None:
+    real, cwd = Path(os.path.realpath(out)), Path.cwd().resolve()
+    if real == cwd or real in cwd.parents:
+        return f"{out}: is the current directory or above it; the site needs a folder of its own"
+    return None
+
+
+def _name_too_long(out: Path) -> str | None:
+    """The longest name a build makes beside ``out`` is its work directory's: ``.<name>.building-<pid>-`` and
+    8 random characters."""
+    folder = next((p for p in (out.parent, *out.parent.parents) if p.is_dir()), Path("."))
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    extra = len(os.fsencode(f"..building-{os.getpid()}-")) + 8
+    size = len(os.fsencode(out.name))
+    if size + extra <= limit:
+        return None
+    return (
+        f"{out}: the name is {size} bytes; the build's work folder beside it adds {extra} and this file "
+        f"system allows {limit}: use a name of at most {limit - extra} bytes"
+    )
+
+
+def _not_replaceable(out: Path) -> str | None:
+    if not os.path.lexists(out):
+        return None
+    if not out.is_dir():
+        return f"{out}: exists and is not a directory"
+    if any(out.iterdir()) and not written_by_atlasgen(out):
+        return (
+            f"{out}: not empty and not an atlas (no atlas.json written by atlasgen); refusing to replace it"
+        )
+    return None
 
 
 def old_dir(out: Path) -> Path:
@@ -86,8 +149,11 @@ def alive(pid: int) -> bool:
 
 
 def swap_in(work: Path, out: Path) -> None:
-    """Make the complete site in ``work`` the site at ``out``, replacing any previous one."""
+    """Make the complete site in ``work`` the site at ``out``, replacing any previous one but keeping every
+    entry of it that the new site does not write."""
     work.chmod(0o755)
+    if kept := carry_over(out, work):
+        log.info("kept in %s what atlasgen did not write: %s", out, ", ".join(kept))
     if out.exists() and exchange(work, out):
         shutil.rmtree(work, ignore_errors=True)  # now the previous site; a kill here leaves a stale dir
         return
