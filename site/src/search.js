@@ -9,6 +9,7 @@ import { createNames } from './names.js';
 import { decodeFixed, decodeVarints, encodeKey, frontDecode, phrase, tokens } from './normalise.js';
 
 const MAX_RUNS = 10;
+const EXACT_CHECK = 10; // models whose phrase is the whole query, checked (most downloaded first) for an exact id
 
 export function createSearch(fetcher, urls) {
   const names = createNames(fetcher, urls);
@@ -64,6 +65,7 @@ export function createSearch(fetcher, urls) {
     const query = phrase(text);
     if (!query) return [];
     let found = (await descend(query)).entries;
+    const exact = exactMatches(text, query, found);
     const queryTokens = tokens(text);
     let maybe = [];
     if (found.length < limit && queryTokens.length > 1) {
@@ -81,9 +83,32 @@ export function createSearch(fetcher, urls) {
       const ids = await names.idsOf(check.map((e) => e.vertex));
       found = found.concat(check.filter((e, i) => coversAll(ids[i], queryTokens)));
     }
-    const best = rank(found).slice(0, limit);
+    const first = await exact;
+    const promoted = new Set(first.map((e) => e.vertex));
+    const best = rank(found)
+      .filter((e) => !promoted.has(e.vertex))
+      .slice(0, limit - first.length);
     const ids = await names.idsOf(best.map((e) => e.vertex));
-    return best.map((e, i) => ({ id: ids[i], downloads: e.downloads, vertex: e.vertex }));
+    return [...first, ...best.map((e, i) => ({ id: ids[i], downloads: e.downloads, vertex: e.vertex }))];
+  }
+
+  // The typed id itself first (as typed, then in any case), then models named exactly so under any owner,
+  // each group most downloaded first: only models whose phrase is the whole query can be one of them.
+  async function exactMatches(text, query, entries) {
+    const typed = text.trim();
+    const lower = typed.toLowerCase();
+    const tier = (id) => {
+      if (id === typed) return 0;
+      if (id.toLowerCase() === lower) return 1;
+      return id.slice(id.indexOf('/') + 1).toLowerCase() === lower ? 2 : 3;
+    };
+    const same = rank(entries.filter((e) => e.phrase === query)).slice(0, EXACT_CHECK);
+    const ids = await names.idsOf(same.map((e) => e.vertex));
+    return same
+      .map((e, i) => ({ id: ids[i], downloads: e.downloads, vertex: e.vertex, tier: tier(ids[i]) }))
+      .filter((e) => e.tier < 3)
+      .sort((a, b) => a.tier - b.tier) // stable: downloads order within a tier
+      .map(({ id, downloads, vertex }) => ({ id, downloads, vertex }));
   }
 
   // One entry per model, most downloaded first (then by vertex, which is id order).

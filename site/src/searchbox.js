@@ -102,7 +102,8 @@ export function createSearchBox(root, search, { onChoose }) {
     } else if (event.key === 'Enter') {
       event.preventDefault();
       clearTimeout(timer);
-      if (!list.hidden && active >= 0) choose(active);
+      // The list may still show a shorter prefix's results: only those of what is typed are chosen.
+      if (!list.hidden && active >= 0 && list.dataset.query === input.value) choose(active);
       else update().then(() => choose(0));
     } else if (event.key === 'Escape' && (!list.hidden || input.value)) {
       event.stopPropagation(); // first Escapes close the list and clear the box; the next reaches the panel

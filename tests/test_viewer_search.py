@@ -1,0 +1,62 @@
+"""Search that finds what you typed, on the embedded real sample: an exact id comes first (then an exact name
+without its owner) and Enter opens it, even pressed before the results show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from browser_util import new_page, wait_panel
+
+pytestmark = pytest.mark.browser
+
+# Each is outranked by downloads by a relative that contains it (-Instruct, -mini-instruct, -Chat-GGUF).
+EXACT_IDS = ["Qwen/Qwen2.5-7B", "meta-llama/Llama-3.1-8B", "microsoft/phi-4", "TheBloke/Llama-2-7B-GGUF"]
+
+
+@pytest.fixture(scope="module")
+def site(sample_atlas: Path) -> Path:
+    return sample_atlas
+
+
+def _results(page: Any, text: str) -> list[str]:
+    box = page.locator("#search-input")
+    box.fill("")
+    box.press_sequentially(text, delay=5)
+    page.wait_for_function(
+        "q => document.querySelector('#search-results:not([hidden])')?.dataset.query === q", arg=text
+    )
+    return page.locator("#search-results .result-id").all_inner_texts()
+
+
+@pytest.mark.parametrize("model_id", EXACT_IDS)
+def test_exact_id_then_enter_opens_it(browser: Any, base_url: str, model_id: str) -> None:
+    page, watch = new_page(browser)
+    page.goto(base_url + "/")
+    box = page.locator("#search-input")
+    box.press_sequentially(model_id, delay=5)
+    box.press("Enter")  # at once: the results of a shorter prefix may still be on screen
+    wait_panel(page, model_id)
+    assert _results(page, model_id)[0] == model_id
+    assert _results(page, model_id.lower())[0] == model_id  # ids are typed in any case
+    assert watch.problems == []
+
+
+def test_exact_name_without_owner_comes_next(browser: Any, base_url: str, site: Path) -> None:
+    positions = pd.read_parquet(site / "positions.parquet", columns=["id", "downloads"])
+    names = positions["id"].str.split("/").str[-1].str.lower()
+    page, watch = new_page(browser)
+    page.goto(base_url + "/")
+    for name in ["Qwen2.5-7B", "phi-4", "llama-3.1-8b"]:
+        same = positions[names == name.lower()].sort_values("downloads", ascending=False, na_position="last")
+        shown = _results(page, name)
+        assert shown[0] == same["id"].iloc[0], name
+        # every exact name ahead of any model that only starts with it
+        exact = [i for i in shown if i.split("/")[-1].lower() == name.lower()]
+        assert shown[: len(exact)] == exact, name
+    page.locator("#search-input").press("Enter")
+    wait_panel(page, "meta-llama/Llama-3.1-8B")
+    assert watch.problems == []
