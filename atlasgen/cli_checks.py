@@ -1,7 +1,7 @@
 """What each command checks before any work, worded with its flags: every problem is reported at once.
 
 The tools (atlasgen/tools) speak of values and files; the flags are the command line's, so the checks that
-name them live here, beside the commands (cli.py) that call them.
+name them live here, beside the commands (cli_tools.py) that call them.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ T = TypeVar("T")
 
 
 def abort_if(problems: list[str]) -> None:
+    """Stop with one error listing every problem, if there is any."""
     if problems:
         raise AtlasgenError("; ".join(problems))
 
 
-def snapshot_format(path: Path, fmt: str | None, flag: str = "--snapshot-format") -> tuple[str | None, str]:
+def snapshot_format(path: Path, fmt: str | None) -> tuple[str | None, str]:
     """The format of snapshot file `path` (`fmt` or from its name), or None and the problem."""
     from atlasgen.ingest.snapshot import FORMATS, detect_format
 
@@ -32,7 +33,7 @@ def snapshot_format(path: Path, fmt: str | None, flag: str = "--snapshot-format"
     try:
         return detect_format(path), ""
     except InputError as exc:
-        return None, f"{exc.message}; pass {flag} {'|'.join(FORMATS)}"
+        return None, f"{exc.message}; pass --snapshot-format {'|'.join(FORMATS)}"
 
 
 def takes_nodes(fmt: str) -> bool:
@@ -122,6 +123,7 @@ def lineage_problems(
 def predict_problems(
     attributes: tuple[str, ...], leaderboard: Path | None, evaluate: bool, out: Path | None
 ) -> list[str]:
+    """Accuracy needs the leaderboard's scores; imputed values need a file to go to."""
     problems = (
         ["--attribute accuracy needs --leaderboard FILE"]
         if "accuracy" in attributes and not leaderboard
@@ -153,41 +155,16 @@ def figure_options(
     formats: str,
 ) -> FigureOptions:
     """Every figure option checked; the request, or one AtlasgenError listing every problem."""
-    import numpy as np
-
     from atlasgen.tools.figure import make
 
-    problems: list[str] = []
-    if not (atlas / "positions.parquet").is_file() or not (atlas / "atlas.json").is_file():
-        problems.append(f"--atlas {atlas}: not an atlas directory (needs positions.parquet and atlas.json)")
-    if out.is_dir():
-        problems.append(f"--out {out}: is a directory; give a file name such as {out / 'figure'}")
-    elif not out.parent.is_dir():
-        problems.append(f"--out {out}: folder {out.parent} does not exist")
-    if center is not None and bbox is not None:
-        problems.append("--center and --bbox both choose the region: give one")
-    if radius is not None and (center is None or not radius > 0 or not np.isfinite(radius)):
-        problems.append("--radius needs --center and must be a number > 0 (world units)")
-    box = _parsed("--bbox", make.parse_bbox, bbox, problems)
-    inches = None
-    if size is not None and (width is not None or height is not None):
-        problems.append("--size and --width/--height both set the size: give one")
-    else:
-        inches = _parsed("--size", make.parse_size, size, problems)
-    for name, value in (("--width", width), ("--height", height)):
-        if value is not None and not 64 <= value <= make.MAX_SIDE_PX:
-            problems.append(f"{name}: must be between 64 and {make.MAX_SIDE_PX} pixels, got {value}")
-    if dpi is not None and not 36 <= dpi <= 2400:
-        problems.append(f"--dpi: must be between 36 and 2400, got {dpi:g}")
-    elif inches and max(inches[0], inches[1] or 0) * (dpi or make.DEFAULT_DPI) > make.MAX_SIDE_PX:
-        problems.append(
-            f"--size {size} at {dpi or make.DEFAULT_DPI:g} dpi is over {make.MAX_SIDE_PX} pixels a side"
-        )
+    problems = _figure_files(atlas, out)
+    box = _figure_region(center, radius, bbox, problems)
+    inches = _figure_size(width, height, size, dpi, problems)
     if labels < 0:
         problems.append(f"--labels: must be 0 or more, got {labels}")
     fmts = _parsed("--format", make.parse_formats, formats, problems)
     abort_if(problems)
-    assert fmts is not None
+    assert fmts is not None  # else a problem was reported
     return make.FigureOptions(
         atlas,
         make.stem(out),
@@ -204,6 +181,51 @@ def figure_options(
         theme,
         fmts,
     )
+
+
+def _figure_files(atlas: Path, out: Path) -> list[str]:
+    from atlasgen.artifacts import absent_files, is_atlas
+
+    problems = []
+    if not is_atlas(atlas) or absent_files(atlas, lineage=False):
+        problems.append(f"--atlas {atlas}: not an atlas directory (needs positions.parquet and atlas.json)")
+    if out.is_dir():
+        problems.append(f"--out {out}: is a directory; give a file name such as {out / 'figure'}")
+    elif not out.parent.is_dir():
+        problems.append(f"--out {out}: folder {out.parent} does not exist")
+    return problems
+
+
+def _figure_region(
+    center: str | None, radius: float | None, bbox: str | None, problems: list[str]
+) -> tuple[float, float, float, float] | None:
+    from atlasgen.tools.figure.make import parse_bbox
+
+    if center is not None and bbox is not None:
+        problems.append("--center and --bbox both choose the region: give one")
+    if radius is not None and (center is None or not 0 < radius < float("inf")):
+        problems.append("--radius needs --center and must be a number > 0 (world units)")
+    return _parsed("--bbox", parse_bbox, bbox, problems)
+
+
+def _figure_size(
+    width: int | None, height: int | None, size: str | None, dpi: float | None, problems: list[str]
+) -> tuple[float, float | None] | None:
+    from atlasgen.tools.figure.make import DEFAULT_DPI, MAX_SIDE_PX, parse_size
+
+    inches = None
+    if size is not None and (width is not None or height is not None):
+        problems.append("--size and --width/--height both set the size: give one")
+    else:
+        inches = _parsed("--size", parse_size, size, problems)
+    for name, value in (("--width", width), ("--height", height)):
+        if value is not None and not 64 <= value <= MAX_SIDE_PX:
+            problems.append(f"{name}: must be between 64 and {MAX_SIDE_PX} pixels, got {value}")
+    if dpi is not None and not 36 <= dpi <= 2400:
+        problems.append(f"--dpi: must be between 36 and 2400, got {dpi:g}")
+    elif inches and max(inches[0], inches[1] or 0) * (dpi or DEFAULT_DPI) > MAX_SIDE_PX:
+        problems.append(f"--size {size} at {dpi or DEFAULT_DPI:g} dpi is over {MAX_SIDE_PX} pixels a side")
+    return inches
 
 
 def _parsed(flag: str, parse: Callable[[str], T], text: str | None, problems: list[str]) -> T | None:
