@@ -107,6 +107,7 @@ def sha256(path: Path) -> str:
 
 def test_api_lists_every_model_once(hub: HubServer, tmp_path: Path) -> None:
     out = tmp_path / "snap" / "models.jsonl"
+    out.parent.mkdir()
     manifest = fetch_snapshot(source="api", out=out, progress=False)
 
     records = read_jsonl(out)
@@ -170,6 +171,7 @@ def test_api_limit_stops_paging(hub: HubServer, tmp_path: Path, capsys: pytest.C
 
 def test_hub_stats_downloads_the_served_bytes(hub: HubServer, tmp_path: Path) -> None:
     out = tmp_path / "snap" / "hub-stats.parquet"
+    out.parent.mkdir()
     manifest = fetch_snapshot(source="hub-stats", out=out, progress=False)
 
     served = hub.files[("dataset", HUB_STATS_REPO, "main", HUB_STATS_FILE)]
@@ -683,5 +685,8 @@ def test_options_are_validated_before_any_request(hub: HubServer, tmp_path: Path
         fetch_snapshot(source="hub-stats", out=tmp_path / "x", limit=3, progress=False)
     with pytest.raises(AtlasgenError, match="at least 1"):
         fetch_snapshot(source="api", out=tmp_path / "x", limit=0, progress=False)
+    for source in ("api", "hub-stats"):  # a missing folder is a typo: nothing is created
+        with pytest.raises(AtlasgenError, match=r"^\S+/nowhere/d: no such folder$"):
+            fetch_snapshot(source=source, out=tmp_path / "nowhere" / "d" / "x", progress=False)
     assert not hub.requests
     assert leftovers(tmp_path) == []

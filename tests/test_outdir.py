@@ -72,9 +72,11 @@ def test_a_directory_that_is_not_an_atlas_is_refused_before_any_stage(snapshot: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
 
 
-def test_a_symlinked_out_is_built_into_its_target(snapshot: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_symlinked_out_is_built_into_its_target(snapshot: Path, tmp_path: Path, dangling: bool) -> None:
     target, link = tmp_path / "real-site", tmp_path / "site"
-    target.mkdir()
+    if not dangling:
+        target.mkdir()
     link.symlink_to(target.name)
     for _ in range(2):  # into the empty target, then replacing the site there
         result = build(snapshot, link)

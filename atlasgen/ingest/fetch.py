@@ -121,7 +121,8 @@ def fetch_snapshot(
     _validate(source=source, limit=limit)
     policy = retry or RetryPolicy()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():  # as every command: a typo in a path must not create folders
+        raise AtlasgenError(f"{out.parent}: no such folder")
     endpoint = hub_endpoint()
     secrets = known_secrets(endpoint, token)
     if source == "hub-stats":
