@@ -32,6 +32,12 @@ PASSWORD = "pa55-w0rd"
 BASIC = base64.b64encode(f"user:{PASSWORD}".encode()).decode()
 SECRETS = (TOKEN, PASSWORD, BASIC)
 FAST = RetryPolicy(retries=0, backoff=0.001)
+# Hostile Hub answers (tests/data/hostile/README.md).
+ANSWERS = Path(__file__).parent / "data" / "hostile" / "hub"
+
+
+def answer(name: str) -> Any:
+    return json.loads((ANSWERS / name).read_text(encoding="utf-8"))
 
 
 def with_credentials(url: str) -> str:
@@ -136,7 +142,7 @@ def test_an_error_body_that_is_a_json_list_is_a_one_line_error(
 ) -> None:
     with serve_hub(models=models, page_size=2, with_hub_stats=False) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        hub.inject(Fault("status", status=400, body=["not", "an", "object"]), page=1)
+        hub.inject(Fault("status", status=400, body=answer("error-body.json")), page=1)
         with pytest.raises(FetchError, match=r"listing models from http://127\.0\.0\.1:\d+: huggingface_hub"):
             fetch_snapshot(source="api", out=tmp_path / "models.jsonl", progress=False, retry=FAST)
 
@@ -155,7 +161,7 @@ def test_a_malformed_agent_registry_makes_every_later_fetch_a_one_line_error(
 ) -> None:
     home = tmp_path / "hf-home"
     with serve_hub(models=models) as poisoner, serve_hub(models=models) as other:
-        poisoner.agent_harnesses = ["a", "JSON", "list"]
+        poisoner.agent_harnesses = answer("agent-harnesses.json")
         results = [
             run_fetch(home, poisoner.url, "api", tmp_path / "a.jsonl"),
             run_fetch(home, other.url, "api", tmp_path / "b.jsonl"),  # cached for 24 h: any endpoint
@@ -165,7 +171,7 @@ def test_a_malformed_agent_registry_makes_every_later_fetch_a_one_line_error(
             "/api/agent-harnesses"
         )
     registry = home / ".agent_harnesses.json"
-    assert json.loads(registry.read_text(encoding="utf-8")) == ["a", "JSON", "list"]
+    assert json.loads(registry.read_text(encoding="utf-8")) == answer("agent-harnesses.json")
     for result in results:
         assert result.returncode == 1, result.stderr
         assert result.stdout == "" and "Traceback" not in result.stderr
