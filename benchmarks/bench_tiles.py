@@ -165,7 +165,9 @@ def main() -> None:
             total = 0
             print("| layer | zooms | tiles | bytes | time | peak RSS |")
             print("|---|---|---|---|---|---|")
-            for layer in ("relation", "edges", "task", "licence"):
+            from atlasgen.tiles.table import DEFAULT_LAYERS
+
+            for layer in DEFAULT_LAYERS:
                 res = _measure(
                     ["ours", args.points, "0", str(args.max_zoom), f"{tmp}/hub", layer, args.edges]
                 )

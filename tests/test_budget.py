@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from atlasgen.tiles import budget as bud
 from atlasgen.tiles import pyramid as tiles
-from atlasgen.tiles.budget import PRIORITY, format_size, parse_size
+from atlasgen.tiles.budget import format_size, parse_size
 from atlasgen.tiles.palette import RELATIONS
+from atlasgen.tiles.table import PRIORITY
 
 
 def atlas(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -160,3 +162,36 @@ def test_budget_reports_why(tmp_path: Path) -> None:
         reason.startswith("edges layer dropped:") and "over budget" in reason for reason in result["dropped"]
     )
     assert any(reason.startswith("licence layer dropped:") for reason in result["dropped"])
+
+
+def run_policy(sizes: dict[str, dict[int, int]], available: int, depth: int) -> tuple[bud.Ledger, dict]:
+    """The budget's decisions alone, on known level sizes, without rendering: pyramid.render_layers renders
+    what the accounts ask for exactly like this. Returns the ledger and the levels kept per layer."""
+    ledger, kept = bud.Ledger(available, depth), {}
+    for rank, name in enumerate(n for n in PRIORITY if n in sizes):
+        account = ledger.account(name, min(sizes[name]), first=rank == 0, estimate=lambda z: 0.0)
+        for zoom in account:
+            account.record(1, sizes[name][zoom])
+        assert not set(account.discarded) & set(account.levels)
+        if account.levels:
+            kept[name] = account.levels
+        if ledger.exhausted:
+            break
+    return ledger, kept
+
+
+@pytest.mark.parametrize("available", [0, 99, 100, 250, 350, 700, 1200, 10_000])
+def test_budget_policy_without_rendering(available: int) -> None:
+    sizes = {
+        "relation": {0: 100, 1: 150, 2: 300},
+        "new": {0: 10, 1: 20, 2: 40},
+        "edges": {1: 400, 2: 800},
+        "task": {0: 100, 1: 150, 2: 300},
+        "licence": {0: 60, 1: 60, 2: 60},
+    }
+    depth, expected = expected_choice(sizes, available)
+    ledger, kept = run_policy(sizes, available, depth=2)
+    assert list(kept) == expected and ledger.depth == depth
+    assert all(max(levels) == depth for levels in kept.values())
+    assert ledger.spent == sum(b for levels in kept.values() for _, b in levels.values()) <= available
+    assert bool(ledger.dropped) == (list(kept) != list(PRIORITY) or depth < 2)

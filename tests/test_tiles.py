@@ -177,7 +177,7 @@ def test_popular_models_are_brighter_and_bigger(tmp_path: Path) -> None:
 
 
 def test_bad_points_are_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown relations"):
+    with pytest.raises(ValueError, match="unknown relation values"):
         tiles.render_relation_tiles(frame([(1.0, 1.0, "sibling", 1.0)]), tmp_path, progress=False)
     with pytest.raises(ValueError, match="lacks columns"):
         tiles.render_relation_tiles(pd.DataFrame({"x": [1.0], "y": [1.0]}), tmp_path, progress=False)

@@ -140,6 +140,7 @@ def build_atlas(
                     dask_scheduler=dask_scheduler,
                     budget_bytes=budget_bytes,
                     reserved_bytes=reserved,
+                    since_date=since.get("date") if since else None,
                     progress=progress,
                 )
                 cache.put("tiles", key, tiles, work, [work / "tiles"])
@@ -188,7 +189,7 @@ def _check_options(
 ) -> tuple[int, tuple[str, ...]]:
     """Validate every build option before any work; report all problems at once."""
     from atlasgen.tiles.budget import parse_size
-    from atlasgen.tiles.pyramid import DEFAULT_LAYERS, LAYERS
+    from atlasgen.tiles.table import TABLE
 
     problems = []
     if out.exists() and not out.is_dir():
@@ -199,13 +200,14 @@ def _check_options(
         budget_bytes = parse_size(budget)
     except ValueError as exc:
         problems.append(f"--budget: {exc}")
-    layers = tuple(layers) if layers else DEFAULT_LAYERS
+    layers = tuple(layers) if layers else TABLE.defaults
     if "new" in layers and previous is None:
         problems.append("--layers: the new layer marks models added since --previous; give --previous")
-    unknown = [name for name in layers if name not in LAYERS]
-    if unknown or "relation" not in layers:
+    unknown = [name for name in layers if name not in TABLE]
+    if unknown or not set(TABLE.required) <= set(layers):
         problems.append(
-            f"--layers: must include relation and be among {', '.join(LAYERS)} (got {', '.join(layers)})"
+            f"--layers: must include {' and '.join(TABLE.required)} and be among {', '.join(TABLE.names)} "
+            f"(got {', '.join(layers)})"
         )
     if problems:
         raise BuildError("; ".join(problems))
@@ -214,10 +216,12 @@ def _check_options(
 
 
 def _points(nodes: Any, xy: Any, seeds: Any = None) -> Any:
+    """The tiles stage's points (tiles/table.py); models without a previous position are the new ones."""
     import numpy as np
 
-    new = np.zeros(len(nodes), bool) if seeds is None else ~np.isfinite(seeds[:, 0])
-    return nodes[["relation", "downloads", "pipeline_tag", "licence"]].assign(x=xy[:, 0], y=xy[:, 1], new=new)
+    from atlasgen.tiles.table import points_frame
+
+    return points_frame(nodes, xy, None if seeds is None else {"new": ~np.isfinite(seeds[:, 0])})
 
 
 def _segments(edges: Any, xy: Any) -> Any:

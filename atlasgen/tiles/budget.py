@@ -1,32 +1,34 @@
 """The site's size budget: parse ``--budget``, preview tile-set sizes cheaply, and the rule that spends it.
 
 GitHub Pages publishes sites up to 1 GB, so the tiles get what the index, search and detail data leave
-(``reserved``). The rule, applied by ``atlasgen.tiles.pyramid.render_layers`` to *actual* rendered sizes:
+(``reserved``). The rule, applied to *actual* rendered sizes:
 
-1. **Depth first, shared.** The first layer in priority order (relation > edges > task > licence) gets the
-   deepest zoom whose levels 0..Z all fit; every other layer stops at the same Z (a layer ending earlier
-   than the map would vanish while zooming in). Marker sizes follow the unbudgeted design depth, so cutting
-   levels never changes the levels that stay.
+1. **Depth first, shared.** The first layer in priority order (the layer table's ``priority``: relation >
+   new > edges > task > licence) gets the deepest zoom whose levels 0..Z all fit; every other layer stops at
+   the same Z (a layer ending earlier than the map would vanish while zooming in). Marker sizes follow the
+   unbudgeted design depth, so cutting levels never changes the levels that stay.
 2. **Then layers, whole.** Each further layer, in priority order, is kept if all its levels up to Z fit in
    what is left, else dropped whole; a smaller later layer may still fit after a bigger one is dropped.
 
-Rendering is what knows a level's size, so the renderer goes level by level and layer by layer, checks the
-real total after each, and deletes a level or layer that overflowed ("...: the estimate was off"). The
-estimate here only spares renders that clearly cannot fit (more than PRUNE × what is left): it counts the
-non-empty tiles of a level exactly from the partition and models bytes per tile from the covered pixels,
-scaled by what the layer's already-rendered levels measured.
+Rendering is what knows a level's size, so the policy and the renderer take turns: a ``LayerAccount`` says
+which zoom of a layer to render next, the renderer (pyramid.render_layers) renders it and ``record``s its
+size, and the account keeps the level, cuts the depth there or drops the layer ("...: the estimate was
+off"), listing what the renderer must delete. The estimate here only spares renders that clearly cannot fit
+(more than PRUNE × what is left): it counts the non-empty tiles of a level exactly from the partition and
+models bytes per tile from the covered pixels, scaled by what the layer's already-rendered levels measured.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 DEFAULT_BUDGET = "1GB"
-PRIORITY: tuple[str, ...] = ("relation", "new", "edges", "task", "licence")
 PRUNE = 1.5  # skip rendering when the estimate exceeds what is left by this factor
 # Bytes of one tile before the model's calibration: WebP framing (RIFF, VP8L header; a one-pixel tile is 48 B)
 # plus the compressed pixels. On the embedded sample WebP tiles are 0.51-0.64x the PNGs that measured
@@ -88,7 +90,9 @@ class Ledger:
     """Running account of a budgeted render: what is spent, what was dropped and why."""
 
     available: float  # budget minus reserved; inf without a budget
+    depth: int  # deepest zoom any layer renders: the design depth until the first layer is cut short
     spent: int = 0
+    exhausted: bool = False  # even the first layer's first level did not fit: render nothing more
     dropped: list[str] = field(default_factory=list)
     # per layer: actual / estimated bytes over its rendered levels (1.0 until something was rendered)
     calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -108,3 +112,89 @@ class Ledger:
     def hopeless(self, layer: str, estimate: float) -> bool:
         """True when even a generous reading of the calibrated estimate cannot fit in what is left."""
         return estimate * self.factor(layer) > PRUNE * self.left
+
+    @property
+    def budgeted(self) -> bool:
+        return math.isfinite(self.available)
+
+    def account(
+        self, name: str, min_zoom: int, *, first: bool, estimate: Callable[[int], float]
+    ) -> LayerAccount:
+        """A layer's turn: zooms ``min_zoom``..depth as they fit. ``first``: this layer fixes the depth.
+        ``estimate(zoom)``: the level's uncalibrated bytes, asked only under a budget."""
+        return LayerAccount(self, name, range(min_zoom, self.depth + 1), first, estimate)
+
+
+@dataclass
+class LayerAccount:
+    """One layer against the ledger. Iterate for the zooms to render and ``record`` each one's size before
+    asking for the next; afterwards ``levels`` holds what was kept and ``discarded`` the rendered levels
+    that must be deleted."""
+
+    ledger: Ledger
+    name: str
+    zooms: range
+    first: bool
+    estimate: Callable[[int], float]
+    levels: dict[int, tuple[int, int]] = field(default_factory=dict)  # zoom -> (tiles, bytes)
+    discarded: list[int] = field(default_factory=list)
+    _size: tuple[int, int] | None = None
+
+    def record(self, tiles: int, nbytes: int) -> None:
+        self._size = (tiles, nbytes)
+
+    def __iter__(self) -> Iterator[int]:
+        ledger = self.ledger
+        if not self.first and ledger.budgeted and self._hopeless_layer():
+            return
+        spent = 0
+        for zoom in self.zooms:
+            est = self.estimate(zoom) if ledger.budgeted else 0.0
+            if self.first and ledger.budgeted and zoom > 0 and ledger.hopeless(self.name, est):
+                self._cut(
+                    zoom, f"~{format_size(est * ledger.factor(self.name))}", ledger.left, " (estimated)"
+                )
+                break
+            self._size = None
+            yield zoom
+            if self._size is None:
+                raise RuntimeError(f"{self.name} z{zoom}: record() its size before asking for the next zoom")
+            tiles, nbytes = self._size
+            ledger.learn(self.name, nbytes, est)
+            if spent + nbytes > ledger.left:
+                self.discarded.append(zoom)
+                if not self.first:
+                    self._drop(spent + nbytes - ledger.left)
+                    return
+                off = " (the estimate was off)" if est * ledger.factor(self.name) <= ledger.left else ""
+                self._cut(zoom, f"is {format_size(nbytes)}", ledger.left - spent, off)
+                break
+            self.levels[zoom] = (tiles, nbytes)
+            spent += nbytes
+        ledger.spent += spent
+        if self.first and not self.levels:
+            ledger.dropped.append("nothing fits: even zoom 0 of the first layer is over budget")
+            ledger.exhausted = True
+
+    def _hopeless_layer(self) -> bool:
+        """A later layer whose whole estimate cannot fit is dropped unrendered."""
+        ledger = self.ledger
+        est = sum(self.estimate(z) for z in self.zooms)
+        if not ledger.hopeless(self.name, est):
+            return False
+        over = est * ledger.factor(self.name) - ledger.left
+        ledger.dropped.append(f"{self.name} layer dropped: ~{format_size(over)} over budget (estimated)")
+        return True
+
+    def _cut(self, zoom: int, size: str, left: float, note: str) -> None:
+        """The first layer's level ``zoom`` does not fit: the pyramid ends one level up, for every layer."""
+        self.ledger.dropped.append(
+            f"zoom {zoom}+ dropped: {self.name} z{zoom} {size}, {format_size(max(left, 0))} left{note}"
+        )
+        self.ledger.depth = zoom - 1
+
+    def _drop(self, over: float) -> None:
+        """A later layer overflowed: all of it goes."""
+        self.ledger.dropped.append(f"{self.name} layer dropped: {format_size(over)}+ over budget")
+        self.discarded.extend(self.levels)
+        self.levels.clear()

@@ -164,7 +164,7 @@ def edge_pieces(
     """Segments (world coordinates) -> pieces cut wherever they cross a tile border at this level.
 
     Cutting at borders fixed by the level (not by the blocks) is what lets every block, and a single render
-    of the whole level, rasterise a piece identically: see tiles_render._aggregate_edges.
+    of the whole level, rasterise a piece identically: see render._aggregate_edges.
     """
     top = np.nextafter(float(size_px), 0.0)
     ax, ay = np.clip(x0 * scale, 0, top), np.clip(y0 * scale, 0, top)

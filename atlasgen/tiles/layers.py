@@ -1,5 +1,6 @@
-"""Tile layers as data: validated inputs, each layer's encoding and style, level specs, size estimates, and
-a one-canvas reference render. atlasgen/tiles.py drives them; see its docstring for the why.
+"""Tile layers as data: the table's entries prepared for rendering (validated input arrays, each layer's
+encoding, codes and style), level specs, size estimates, and a one-canvas reference render. pyramid.py drives
+them; see its docstring for the why, and table.py for what a layer is.
 """
 
 from __future__ import annotations
@@ -14,24 +15,10 @@ import pandas as pd
 
 from atlasgen.tiles import budget as bud
 from atlasgen.tiles.geometry import PixelPoints, edge_pieces, level_span, pixel_points, touched_tiles
-from atlasgen.tiles.palette import (
-    EDGES,
-    LICENCE,
-    MAX_RADIUS,
-    NEW,
-    RELATION,
-    RELATIONS,
-    Encoding,
-    licence_codes,
-    popularity_weight,
-    radii,
-    size_class,
-    task_encoding,
-)
+from atlasgen.tiles.palette import MAX_RADIUS, Encoding, popularity_weight, radii, size_class
 from atlasgen.tiles.render import TILE, LevelSpec, Style, disc, disc_reach
+from atlasgen.tiles.table import TABLE, LayerDef, LayerTable
 
-LAYERS: tuple[str, ...] = ("relation", "edges", "task", "licence", "new")
-DEFAULT_LAYERS = LAYERS[:4]  # "new" needs to know which models are new (``build --previous``)
 HOW = "log"  # alpha ~ log of the summed popularity weight, within the level's fixed span
 MIN_ALPHA = 190  # a lone model with unknown downloads must stay visible on the dark background
 EDGE_MIN_MEDIAN_PX = 6.0  # the edges layer starts at the zoom where the median edge is this long
@@ -39,18 +26,27 @@ EDGE_MIN_MEDIAN_PX = 6.0  # the edges layer starts at the zoom where the median 
 # dense fans stay see-through instead of turning into a grey mat.
 EDGE_STYLE_ALPHA = (40, 150)
 EDGE_SPAN = (1.0, 12.0)
+EDGE_COLUMNS = ("x0", "y0", "x1", "y1")
 
 
 @dataclass
 class Layer:
-    """One tile set to render: its encoding, a category code per point (or edge) and its zoom range."""
+    """One tile set to render: its table entry, encoding, a category code per point (or edge), zoom range."""
 
+    spec: LayerDef
     enc: Encoding
-    kind: str  # "points" | "edges"
     code: npt.NDArray[np.int8]  # per point (of ``subset`` when given) or per edge
     subset: npt.NDArray[np.int64] | None = None  # the points this layer draws; None = all
     min_zoom: int = 0
     levels: dict[int, tuple[int, int]] = field(default_factory=dict)  # zoom -> (tiles, bytes), all ratios
+
+    @property
+    def name(self) -> str:
+        return self.spec.id
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
 
     @property
     def style(self) -> Style:
@@ -74,56 +70,62 @@ class Inputs:
     edges: Segments  # x0, y0, x1, y1 in world coordinates
 
 
-def _relation_codes(values: pd.Series, allowed: tuple[str, ...]) -> npt.NDArray[np.int8]:
-    names = pd.Index(values.astype(str))
-    codes = pd.Index(allowed).get_indexer(names)
-    if (codes < 0).any():
-        raise ValueError(f"unknown relations {sorted(set(names[codes < 0]))[:5]}; expected {allowed}")
-    return codes.astype(np.int8)
+def _require(frame: pd.DataFrame, columns: set[str], what: str) -> None:
+    missing = columns - set(frame.columns)
+    if missing:
+        raise ValueError(f"{what} lacks columns {sorted(missing)}")
+
+
+def _segments(edges: pd.DataFrame) -> Segments:
+    x0, y0, x1, y1 = (edges[c].to_numpy(np.float64) for c in EDGE_COLUMNS)
+    if not all(np.isfinite(s).all() for s in (x0, y0, x1, y1)):
+        raise ValueError("edges have non-finite coordinates")
+    return x0, y0, x1, y1
+
+
+def _layer(spec: LayerDef, frame: pd.DataFrame, segments: Segments) -> Layer:
+    """One entry's layer: encode its column (dispatching on the entry's encoding) and set its first zoom."""
+    enc, codes = spec.encoding.encode(frame[spec.column])
+    subset = np.flatnonzero(codes >= 0) if spec.encoding.partial else None
+    if subset is None and (codes < 0).any():
+        bad = sorted(set(frame[spec.column].astype(str)[codes < 0]))[:5]
+        raise ValueError(f"unknown {spec.column} values {bad}; expected {enc.categories}")
+    min_zoom = spec.min_zoom
+    if spec.kind == "edges":
+        min_zoom = max(min_zoom, edge_min_zoom(segments))
+    return Layer(spec, enc, codes if subset is None else codes[subset], subset, min_zoom)
 
 
 def prepare_layers(
-    points: pd.DataFrame, edges: pd.DataFrame | None, wanted: Sequence[str]
+    points: pd.DataFrame, edges: pd.DataFrame | None, wanted: Sequence[str], *, table: LayerTable = TABLE
 ) -> tuple[Inputs, list[Layer]]:
-    """Validate the frames and reduce them to arrays. Bad input here is a bug upstream, hence ValueError."""
-    unknown = set(wanted) - set(LAYERS)
+    """Validate the frames and reduce them to arrays: the layers in budget priority order. An edges layer
+    without ``edges`` is left out. Bad input here is a bug upstream, hence ValueError."""
+    unknown = set(wanted) - set(table.names)
     if unknown:
-        raise ValueError(f"unknown layers {sorted(unknown)}; expected some of {LAYERS}")
-    need = {"x", "y", "relation", "downloads"}
-    need |= {"pipeline_tag"} if "task" in wanted else set()
-    need |= {"licence"} if "licence" in wanted else set()
-    need |= {"new"} if "new" in wanted else set()
-    missing = need - set(points.columns)
-    if missing:
-        raise ValueError(f"points lacks columns {sorted(missing)}")
+        raise ValueError(f"unknown layers {sorted(unknown)}; expected some of {table.names}")
+    chosen = [table[name] for name in table.priority if name in wanted]
+    _require(points, {"x", "y", "downloads"} | {s.column for s in chosen if s.kind == "points"}, "points")
     x, y = points["x"].to_numpy(np.float64), points["y"].to_numpy(np.float64)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("points have non-finite x/y")
-    downloads = points["downloads"].to_numpy(np.float64)
-    out: dict[str, Layer] = {
-        "relation": Layer(RELATION, "points", _relation_codes(points["relation"], RELATIONS))
-    }
-    if "task" in wanted:
-        enc, codes = task_encoding(points["pipeline_tag"])
-        out["task"] = Layer(enc, "points", codes)
-    if "licence" in wanted:
-        out["licence"] = Layer(LICENCE, "points", licence_codes(points["licence"]))
-    if "new" in wanted:
-        new = np.flatnonzero(points["new"].to_numpy(bool))
-        out["new"] = Layer(NEW, "points", np.zeros(len(new), np.int8), subset=new)
     empty = np.empty(0)
     segments: Segments = (empty, empty, empty, empty)
-    if "edges" in wanted and edges is not None:
-        missing = {"x0", "y0", "x1", "y1", "relation"} - set(edges.columns)
-        if missing:
-            raise ValueError(f"edges lacks columns {sorted(missing)}")
-        x0, y0, x1, y1 = (edges[c].to_numpy(np.float64) for c in ("x0", "y0", "x1", "y1"))
-        segments = (x0, y0, x1, y1)
-        if not all(np.isfinite(s).all() for s in segments):
-            raise ValueError("edges have non-finite coordinates")
-        out["edges"] = Layer(EDGES, "edges", _relation_codes(edges["relation"], EDGES.categories))
-    data = Inputs(x, y, size_class(downloads), popularity_weight(downloads), segments)
-    return data, [out[name] for name in bud.PRIORITY if name in out and name in wanted]
+    line_specs = [s for s in chosen if s.kind == "edges"]
+    if line_specs and edges is not None:
+        _require(edges, {*EDGE_COLUMNS, *(s.column for s in line_specs)}, "edges")
+        segments = _segments(edges)
+    frames = {"points": points} if edges is None else {"points": points, "edges": edges}
+    todo = [_layer(s, frames[s.kind], segments) for s in chosen if s.kind in frames]
+    downloads = points["downloads"].to_numpy(np.float64)
+    return Inputs(x, y, size_class(downloads), popularity_weight(downloads), segments), todo
+
+
+def skip_reason(layer: Layer, depth: int) -> str:
+    """Why a layer starting deeper than the pyramid's ``depth`` is skipped."""
+    if layer.kind == "edges" and layer.min_zoom > layer.spec.min_zoom:
+        return f"{layer.name} layer skipped: its median edge is under {EDGE_MIN_MEDIAN_PX:g} px up to zoom {depth}"
+    return f"{layer.name} layer skipped: it starts at zoom {layer.min_zoom}, deeper than zoom {depth}"
 
 
 def layer_points(layer: Layer, data: Inputs, scale: float) -> PixelPoints:
@@ -144,7 +146,7 @@ def edge_min_zoom(segments: Segments) -> int:
 
 def level_spec(layer: Layer, zoom: int, ratio: int, design_zoom: int, span: tuple[float, float]) -> LevelSpec:
     r = radii(zoom, design_zoom) if layer.kind == "points" else ()
-    return LevelSpec(layer.enc.key, layer.kind, zoom, ratio, span, r, layer.style)
+    return LevelSpec(layer.name, layer.kind, zoom, ratio, span, r, layer.style)
 
 
 def estimate_level(layer: Layer, data: Inputs, zoom: int, ratios: Sequence[int], design_zoom: int) -> float:

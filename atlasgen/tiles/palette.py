@@ -97,9 +97,9 @@ def radii(zoom: int, max_zoom: int) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Encoding:
-    """A tile layer's categorical colour encoding; ``categories`` order is the legend's and the colour key's."""
+    """A tile layer's legend: its title and categories (in the legend's and the colour key's order) with their
+    colours and labels. The layer itself (its id, column, kind...) is its entry in table.py."""
 
-    key: str
     title: str
     categories: tuple[str, ...]
     colors: dict[str, str]
@@ -109,11 +109,12 @@ class Encoding:
         return [{"key": c, "label": self.labels[c], "color": self.colors[c]} for c in self.categories]
 
 
-RELATION = Encoding("relation", "Relation to parent", RELATIONS, _COLORS, _LABELS)
+RELATION = Encoding("Relation to parent", RELATIONS, _COLORS, _LABELS)
 
 # Tasks: the most common ones get these colours in order of frequency. A qualitative set (Tableau 10's hues)
 # lifted in lightness so each reads on #0b0e14; no hue is reused by "other" (warm light grey) or "unknown"
 # (dim grey, like the relation layer's missing parents), which recede.
+TASK_TITLE = "Task"
 TOP_TASKS = 10
 TASK_COLORS: tuple[str, ...] = (
     "#5ba3f5",  # blue
@@ -147,10 +148,17 @@ def task_encoding(tags: pd.Series) -> tuple[Encoding, npt.NDArray[np.int8]]:
         "unknown": UNKNOWN_COLOR,
     }
     labels = {tag: tag for tag in top} | {"other": "Other tasks", "unknown": "No task stated"}
+    return Encoding(TASK_TITLE, categories, colors, labels), task_codes(tags, categories)
+
+
+def task_codes(tags: pd.Series, categories: tuple[str, ...]) -> npt.NDArray[np.int8]:
+    """Each tag's code in a task legend (``task_encoding``'s, or a built map's): the tags in rank order, then
+    "other" (any other stated tag) and "unknown" (none stated)."""
+    top = categories[:-2]
     codes = pd.Index(top).get_indexer(pd.Index(tags.astype(object)))
     codes = np.where(codes >= 0, codes, len(top))  # any other stated tag
     codes = np.where(tags.isna().to_numpy(), len(top) + 1, codes)
-    return Encoding("task", "Task", categories, colors, labels), codes.astype(np.int8)
+    return codes.astype(np.int8)
 
 
 # Licence families (which licences, in which legend order, under which label) are licence rules and live in
@@ -167,7 +175,6 @@ LICENCE_COLORS: dict[str, str] = {
     "unknown": UNKNOWN_COLOR,
 }
 LICENCE = Encoding(
-    "licence",
     "Licence",
     tuple(key for key, _, _ in FAMILIES),
     {key: LICENCE_COLORS[key] for key, _, _ in FAMILIES},
@@ -188,7 +195,6 @@ def licence_codes(licences: pd.Series) -> npt.NDArray[np.int8]:
 # Edges: parent -> child lines, coloured by the child's relation with the relation palette. Faint: their job
 # is to show the lineage structure under the points, not to cover them.
 EDGES = Encoding(
-    "edges",
     "Parent → child links",
     EDGE_RELATIONS,
     {r: _COLORS[r] for r in EDGE_RELATIONS},
@@ -198,4 +204,4 @@ EDGES = Encoding(
 
 # New since the previous atlas (``build --previous``): an overlay of only the models that were not in it, in a
 # red no relation colour comes near, so this week's additions stand out over the base layers.
-NEW = Encoding("new", "New since the previous atlas", ("new",), {"new": "#ff3b3b"}, {"new": "new model"})
+NEW = Encoding("New since the previous atlas", ("new",), {"new": "#ff3b3b"}, {"new": "new model"})

@@ -6,8 +6,9 @@ CRS.Simple's own tile numbering. Everything works in these global pixel coordina
 so world -> pixel is exact. The @2x (retina) pyramid is the same with 2^(z+1) pixels per world unit and
 512-px tiles covering the same world squares.
 
-Layers: ``relation`` (the paper's encoding), ``task`` and ``licence`` (the same markers, other colours) and
-``edges`` (parent -> child lines). How a level is drawn, and why:
+Layers are the entries of table.py's one table: markers (``relation``, the paper's encoding; ``task``,
+``licence``: the same markers, other colours; ``new``: some models only) or ``edges`` (parent -> child
+lines). How a level is drawn, and why:
 
 * **Markers are stamped, not spread.** Each model becomes a disc of pixel-centre "stamps" (radius by its
   download class and the zoom, see ``palette.radii``) *before* aggregation. So one pixel's value depends
@@ -15,7 +16,7 @@ Layers: ``relation`` (the paper's encoding), ``task`` and ``licence`` (the same 
   block borders cannot make seams. (``tf.spread`` on a categorical float aggregate costs pixels × disc
   area × categories and on shaded images needs one shade per size class; stamping costs nothing.)
 * **Lines are cut at tile borders** before Datashader's line aggregation (Bresenham): a piece inside one
-  tile is never clipped by a block's canvas, so it rasterises the same in every render (tiles_geometry).
+  tile is never clipped by a block's canvas, so it rasterises the same in every render (geometry.py).
 * **One span per level.** ``tf.shade``'s default (eq_hist, or a min/max span) is computed per call, so
   tiles shaded one by one disagree. The span here is fixed per level (from the level's pixel sums for
   points, a constant for lines) and ``color_baseline=0`` keeps the colour mix independent of a call.
@@ -23,11 +24,13 @@ Layers: ``relation`` (the paper's encoding), ``task`` and ``licence`` (the same 
   Per block of tiles (which bounds memory) the covered pixels are packed into a compact canvas, aggregated
   with ``ds.by(category, ds.sum("w"))``, shaded once and scattered back to their tiles. Since shading is
   per pixel with a fixed span, packing changes nothing; tests compare against plain spatial renders.
-* **Blocks are independent jobs** (tiles_render.render_block): a process pool over all cores by default, or
+* **Blocks are independent jobs** (render.render_block): a process pool over all cores by default, or
   a Dask cluster; output does not depend on the worker count. Tiles come back as lossless WebP bytes
-  (dense overview textures with their colours reduced first: tiles_render.encode_tile) and are written
+  (dense overview textures with their colours reduced first: render.encode_tile) and are written
   here; fully transparent tiles are never written.
-* **A size budget** (atlasgen/budget.py) picks the deepest zoom and the layers that fit.
+* **A size budget** (budget.py) picks the deepest zoom and the layers that fit. It is a policy apart:
+  ``render_layers`` asks it, layer by layer, which level to render next, renders that level and tells it
+  the level's size, and deletes what it says no longer fits.
 
 Datashader's image has row 0 at the *smallest* y (it flips only in ``to_pil``), which is our y-down world,
 so no flip is needed; tests pin this.
@@ -38,6 +41,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,33 +55,28 @@ from atlasgen.tiles import budget as bud
 from atlasgen.tiles.executors import Job, Runner, make_runner
 from atlasgen.tiles.geometry import edge_blocks, edge_pieces, level_span, point_blocks
 from atlasgen.tiles.layers import (
-    DEFAULT_LAYERS,
     EDGE_MIN_MEDIAN_PX,
     EDGE_SPAN,
     EDGE_STYLE_ALPHA,
-    LAYERS,
     MIN_ALPHA,
     Inputs,
     Layer,
-    edge_min_zoom,
     estimate_level,
     layer_points,
     level_spec,
     prepare_layers,
     render_level_dense,
+    skip_reason,
 )
-from atlasgen.tiles.palette import BACKGROUND, MAX_RADIUS, RELATION, RELATIONS, relation_legend
+from atlasgen.tiles.palette import BACKGROUND, MAX_RADIUS, RELATION
 from atlasgen.tiles.render import FORMAT, TILE, disc_reach
+from atlasgen.tiles.table import DEFAULT_LAYERS, TABLE, LayerTable
 
 __all__ = [
-    "DEFAULT_LAYERS",
     "EDGE_MIN_MEDIAN_PX",
     "EDGE_STYLE_ALPHA",
-    "LAYERS",
     "MIN_ALPHA",
-    "RELATIONS",
     "choose_max_zoom",
-    "relation_legend",
     "render_layers",
     "render_level_dense",
     "render_relation_tiles",
@@ -129,41 +128,47 @@ def _layer_dir(out_dir: Path, layer: str, ratio: int) -> Path:
     return Path(out_dir) / "tiles" / (layer if ratio == 1 else f"{layer}@{ratio}x")
 
 
-def _render_level(
-    runner: Runner,
-    layer: Layer,
-    data: Inputs,
-    zoom: int,
-    ratios: Sequence[int],
-    design_zoom: int,
-    out_dir: Path,
-    progress: bool,
-) -> tuple[int, int]:
-    """Render one level (at each pixel ratio) and write its tiles; returns (tiles, bytes)."""
-    n_tiles = n_bytes = 0
-    made: set[Path] = set()
-    for ratio in ratios:
-        root = _layer_dir(out_dir, layer.enc.key, ratio) / str(zoom)
-        bar = tqdm(
-            desc=f"{layer.enc.key}{'' if ratio == 1 else '@2x'} z{zoom}", unit="block", disable=not progress
-        )
-        for _spec_done, tiles in runner.run(_jobs(layer, data, zoom, ratio, design_zoom)):
-            bar.update()
-            for tx, ty, blob in tiles:
-                folder = root / str(tx)
-                if folder not in made:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    made.add(folder)
-                (folder / f"{ty}.{FORMAT}").write_bytes(blob)
-                n_tiles += 1
-                n_bytes += len(blob)
-        bar.close()
-    return n_tiles, n_bytes
+@dataclass(frozen=True)
+class _Levels:
+    """Renders, writes, deletes and estimates whole levels of the prepared layers, at every pixel ratio."""
 
+    runner: Runner
+    data: Inputs
+    ratios: tuple[int, ...]
+    design_zoom: int
+    out_dir: Path
+    progress: bool
 
-def _delete_level(out_dir: Path, layer: str, zoom: int, ratios: Sequence[int]) -> None:
-    for ratio in ratios:
-        shutil.rmtree(_layer_dir(out_dir, layer, ratio) / str(zoom), ignore_errors=True)
+    def render(self, layer: Layer, zoom: int) -> tuple[int, int]:
+        """Render one level and write its tiles; returns (tiles, bytes)."""
+        n_tiles = n_bytes = 0
+        made: set[Path] = set()
+        for ratio in self.ratios:
+            root = _layer_dir(self.out_dir, layer.name, ratio) / str(zoom)
+            bar = tqdm(
+                desc=f"{layer.name}{'' if ratio == 1 else '@2x'} z{zoom}",
+                unit="block",
+                disable=not self.progress,
+            )
+            for _spec_done, tiles in self.runner.run(_jobs(layer, self.data, zoom, ratio, self.design_zoom)):
+                bar.update()
+                for tx, ty, blob in tiles:
+                    folder = root / str(tx)
+                    if folder not in made:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        made.add(folder)
+                    (folder / f"{ty}.{FORMAT}").write_bytes(blob)
+                    n_tiles += 1
+                    n_bytes += len(blob)
+            bar.close()
+        return n_tiles, n_bytes
+
+    def delete(self, layer: Layer, zoom: int) -> None:
+        for ratio in self.ratios:
+            shutil.rmtree(_layer_dir(self.out_dir, layer.name, ratio) / str(zoom), ignore_errors=True)
+
+    def estimate(self, layer: Layer, zoom: int) -> float:
+        return estimate_level(layer, self.data, zoom, self.ratios, self.design_zoom)
 
 
 def _clear(dirs: Sequence[Path]) -> None:
@@ -174,6 +179,24 @@ def _clear(dirs: Sequence[Path]) -> None:
             d.mkdir(parents=True)
     except OSError as exc:
         raise BuildError(f"cannot write tiles to {dirs[0].parent}: {exc}") from exc
+
+
+# --- the pyramid: the budget says which levels, the levels get rendered ------------------------------------
+
+
+def _render_layer(levels: _Levels, ledger: bud.Ledger, layer: Layer, *, first: bool) -> None:
+    """Render the levels of one layer the budget allows; ``layer.levels`` is what was kept."""
+    if layer.min_zoom > ledger.depth:
+        ledger.dropped.append(skip_reason(layer, ledger.depth))
+        return
+    account = ledger.account(
+        layer.name, layer.min_zoom, first=first, estimate=lambda zoom: levels.estimate(layer, zoom)
+    )
+    for zoom in account:
+        account.record(*levels.render(layer, zoom))
+    for zoom in account.discarded:
+        levels.delete(layer, zoom)
+    layer.levels = account.levels
 
 
 def render_layers(
@@ -188,103 +211,48 @@ def render_layers(
     dask_scheduler: str | None = None,
     budget_bytes: int | None = None,
     reserved_bytes: int = 0,
+    since_date: str | None = None,
     progress: bool = True,
+    table: LayerTable = TABLE,
 ) -> dict[str, Any]:
     """Render tile pyramids ``out_dir/tiles/<layer>/{z}/{x}/{y}.webp`` (and ``<layer>@2x`` with ``retina``).
 
-    ``points``: x, y (world coordinates), relation, downloads, pipeline_tag, licence (NaN/None allowed for
-    the attributes). ``edges``: x0, y0, x1, y1, relation (parent -> child segments) or None. Zooms
-    0..max_zoom (default ``choose_max_zoom``), the edges layer from ``edge_min_zoom``. ``workers``: processes
-    (default all cores, 1 = in this process); ``dask_scheduler``: render on that Dask cluster instead.
-    ``budget_bytes`` (None = no limit) minus ``reserved_bytes`` is what the tiles may take; see budget.py
-    for how depth and layers are chosen. Returns ``{"layers": [atlas.json layer entries in the order asked],
-    "dropped": [reasons], "bytes": total}``; a previous render of these layers in out_dir is replaced.
+    ``points``: x, y (world coordinates), downloads and the columns of the layers asked for (table.py;
+    ``table.points_frame`` builds it; NaN/None allowed for the attributes). ``edges``: x0, y0, x1, y1,
+    relation (parent -> child segments) or None. Zooms 0..max_zoom (default ``choose_max_zoom``), the edges
+    layer from ``edge_min_zoom``. ``workers``: processes (default all cores, 1 = in this process);
+    ``dask_scheduler``: render on that Dask cluster instead. ``budget_bytes`` (None = no limit) minus
+    ``reserved_bytes`` is what the tiles may take; see budget.py for how depth and layers are chosen.
+    ``since_date``: the previous atlas' date, for the titles of dated layers ("New since <date>").
+    Returns ``{"layers": [atlas.json layer entries in the order asked], "dropped": [reasons], "bytes":
+    total}``; a previous render of these layers in out_dir is replaced.
     """
-    data, todo = prepare_layers(points, edges, layers)
+    data, todo = prepare_layers(points, edges, layers, table=table)
     design_zoom = choose_max_zoom(data.x, data.y) if max_zoom is None else max_zoom
     ratios = (1, 2) if retina else (1,)
-    available = math.inf if budget_bytes is None else budget_bytes - reserved_bytes
-    ledger = bud.Ledger(available)
-    if "edges" in layers and edges is None:
-        ledger.dropped.append("edges layer skipped: no edges given")
-    for layer in todo:
-        if layer.kind == "edges":
-            layer.min_zoom = edge_min_zoom(data.edges) if len(data.edges[0]) else 99
+    ledger = bud.Ledger(math.inf if budget_bytes is None else budget_bytes - reserved_bytes, design_zoom)
+    if edges is None:
+        ledger.dropped += [
+            f"{name} layer skipped: no edges given" for name in layers if table[name].kind == "edges"
+        ]
     _clear([_layer_dir(out_dir, name, r) for name in layers for r in ratios])
-    kept: list[Layer] = []
-    depth = design_zoom
     with make_runner(workers, dask_scheduler) as runner:
+        levels = _Levels(runner, data, ratios, design_zoom, Path(out_dir), progress)
         for rank, layer in enumerate(todo):
-            name = layer.enc.key
-            if layer.min_zoom > depth:
-                ledger.dropped.append(
-                    f"{name} layer skipped: its median edge is under {EDGE_MIN_MEDIAN_PX:g} px up to zoom {depth}"
-                )
-                continue
-            zooms = range(layer.min_zoom, depth + 1)
-            if rank > 0 and budget_bytes is not None:  # whole-layer decisions after the depth is fixed
-                est = sum(estimate_level(layer, data, z, ratios, design_zoom) for z in zooms)
-                if ledger.hopeless(name, est):
-                    over = est * ledger.factor(name) - ledger.left
-                    ledger.dropped.append(
-                        f"{name} layer dropped: ~{bud.format_size(over)} over budget (estimated)"
-                    )
-                    continue
-            spent_here = 0
-            for zoom in zooms:
-                est = (
-                    estimate_level(layer, data, zoom, ratios, design_zoom)
-                    if budget_bytes is not None
-                    else 0.0
-                )
-                if rank == 0 and budget_bytes is not None and zoom > 0 and ledger.hopeless(name, est):
-                    ledger.dropped.append(
-                        f"zoom {zoom}+ dropped: {name} z{zoom} ~{bud.format_size(est * ledger.factor(name))}, "
-                        f"{bud.format_size(max(ledger.left, 0))} left (estimated)"
-                    )
-                    depth = zoom - 1
-                    break
-                n_tiles, n_bytes = _render_level(
-                    runner, layer, data, zoom, ratios, design_zoom, out_dir, progress
-                )
-                ledger.learn(name, n_bytes, est)
-                if spent_here + n_bytes > ledger.left:
-                    _delete_level(out_dir, name, zoom, ratios)
-                    if rank == 0:
-                        off = " (the estimate was off)" if est * ledger.factor(name) <= ledger.left else ""
-                        ledger.dropped.append(
-                            f"zoom {zoom}+ dropped: {name} z{zoom} is {bud.format_size(n_bytes)}, "
-                            f"{bud.format_size(max(ledger.left - spent_here, 0))} left{off}"
-                        )
-                        depth = zoom - 1
-                        break
-                    for z in layer.levels:
-                        _delete_level(out_dir, name, z, ratios)
-                    over = spent_here + n_bytes - ledger.left
-                    ledger.dropped.append(f"{name} layer dropped: {bud.format_size(over)}+ over budget")
-                    layer.levels.clear()
-                    spent_here = -1
-                    break
-                layer.levels[zoom] = (n_tiles, n_bytes)
-                spent_here += n_bytes
-            if spent_here >= 0 and layer.levels:
-                ledger.spent += spent_here
-                kept.append(layer)
-            if rank == 0 and not layer.levels:
-                ledger.dropped.append("nothing fits: even zoom 0 of the first layer is over budget")
+            _render_layer(levels, ledger, layer, first=rank == 0)
+            if ledger.exhausted:
                 break
-    for layer in kept:  # the first layer fixed the depth; later ones stopped there too
-        layer.levels = {z: v for z, v in layer.levels.items() if z <= depth}
     order = {name: i for i, name in enumerate(layers)}
-    entries = [_entry(layer, retina) for layer in sorted(kept, key=lambda t: order[t.enc.key])]
+    kept = sorted((layer for layer in todo if layer.levels), key=lambda layer: order[layer.name])
+    entries = [_entry(layer, retina, since_date) for layer in kept]
     return {"layers": entries, "dropped": ledger.dropped, "bytes": sum(e["bytes"] for e in entries)}
 
 
-def _entry(layer: Layer, retina: bool) -> dict[str, Any]:
-    name = layer.enc.key
+def _entry(layer: Layer, retina: bool, since_date: str | None = None) -> dict[str, Any]:
+    name = layer.name
     entry: dict[str, Any] = {
         "id": name,
-        "title": layer.enc.title,
+        "title": layer.spec.title_since(since_date),
         "url": f"tiles/{name}/{{z}}/{{x}}/{{y}}.{FORMAT}",
         "min_zoom": min(layer.levels),
         "max_zoom": max(layer.levels),
@@ -295,7 +263,7 @@ def _entry(layer: Layer, retina: bool) -> dict[str, Any]:
         "background": BACKGROUND,
         "levels": {str(z): {"tiles": t, "bytes": b} for z, (t, b) in sorted(layer.levels.items())},
     }
-    if layer.kind == "edges" or layer.subset is not None:
+    if layer.spec.overlay:
         entry["overlay"] = True  # lines or some models only, on a transparent background: over a base layer
     if retina:
         # Same tile grid, 512-px images: Leaflet draws an image into tileSize (256) CSS px, so on a 2x screen
@@ -323,7 +291,5 @@ def render_relation_tiles(
     )
     if result["layers"]:
         return dict(result["layers"][0])
-    return {
-        **_entry(Layer(RELATION, "points", np.empty(0, np.int8), levels={0: (0, 0)}), False),
-        "max_zoom": max_zoom or 0,
-    }
+    empty = Layer(TABLE["relation"], RELATION, np.empty(0, np.int8), levels={0: (0, 0)})
+    return {**_entry(empty, False), "max_zoom": max_zoom or 0}

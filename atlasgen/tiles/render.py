@@ -2,7 +2,7 @@
 
 Everything here is a pure function of (LevelSpec, Rect, block arrays), so a block renders the same in this
 process, in a process pool or on a Dask worker, and the output never depends on how blocks were scheduled.
-See atlasgen/tiles.py for the why of stamping, packing and fixed spans.
+See atlasgen/tiles/pyramid.py for the why of stamping, packing and fixed spans.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class PointsBlock:
 
 @dataclass(frozen=True)
 class EdgesBlock:
-    """Line pieces in global pixel coordinates, each inside one tile (see tiles_geometry.edge_pieces)."""
+    """Line pieces in global pixel coordinates, each inside one tile (see geometry.edge_pieces)."""
 
     x0: FloatArray
     y0: FloatArray
