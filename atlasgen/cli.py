@@ -14,6 +14,7 @@ import click
 
 from atlasgen import __version__
 from atlasgen.cli_options import (
+    layers_option,
     nodes_option,
     options,
     out_option,
@@ -78,13 +79,7 @@ def cli(verbose: bool) -> None:
     help="Largest the whole site may be (e.g. 600MB, 1GB): the deepest zooms and least important layers "
     "that don't fit are dropped, and the summary says which.",
 )
-@click.option(
-    "--layers",
-    default="relation,edges,task,licence",
-    show_default=True,
-    help="Tile layers to render, comma-separated, in priority order for the budget (relation is required): "
-    "relation, edges, task, licence, and new (models added since --previous; added by default with it).",
-)
+@layers_option()
 @click.option("--retina", is_flag=True, help="Also write 512-px tiles for high-DPI screens and print.")
 @click.option("--workers", type=click.IntRange(1), help="Processes for tile rendering; default: all cores.")
 @click.option(

@@ -1,9 +1,10 @@
 """The command line's shared options: each flag that several commands take is defined once here.
 
-Choices and help texts that have a home elsewhere come from it: the snapshot formats from the ingest
-registry (`ingest.snapshot.FORMATS`). The registry imports pandas, so it is looked up only when click first
-needs it (that command's ``--help``, or parsing its arguments): `atlasgen --help` and `atlasgen serve` stay
-light.
+Choices, defaults and help texts that have a home elsewhere come from it: the snapshot formats from the
+ingest registry (`ingest.snapshot.FORMATS`), the tile layers from the layer table (`tiles.table`), the
+figure themes from `tools.figure.style.THEMES`. Those import pandas, so they are looked up only when click
+first needs them (that command's ``--help``, or parsing its arguments): `atlasgen --help` and
+`atlasgen serve` stay light.
 """
 
 from __future__ import annotations
@@ -71,9 +72,25 @@ def _snapshot_formats() -> dict[str, Any]:
     return {"choices": FORMATS}
 
 
+def _choice_option(
+    *decls: str, lookup: Callable[[], dict[str, Any]], help: str, default: str | None = None
+) -> Callable[[F], F]:
+    """An option whose choices `lookup()` gives when click first needs them (until then, none)."""
+    none: click.Choice[str] = click.Choice([])
+    return click.option(
+        *decls,
+        cls=Deferred,
+        lookup=lookup,
+        type=none,
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
 def snapshot_format_option(*decls: str, help: str) -> Callable[[F], F]:
     """The snapshot format of a snapshot file (choices: the registered formats)."""
-    return click.option(*decls, cls=Deferred, lookup=_snapshot_formats, type=click.Choice([]), help=help)
+    return _choice_option(*decls, lookup=_snapshot_formats, help=help)
 
 
 def nodes_option(*decls: str, help: str, dir_okay: bool = True) -> Callable[[F], F]:
@@ -117,3 +134,36 @@ def quiet_option(help: str) -> Callable[[F], F]:
 
 def resume_option(help: str) -> Callable[[F], F]:
     return click.option("--resume", is_flag=True, help=help)
+
+
+def _layers() -> dict[str, Any]:
+    from atlasgen.tiles.table import DEFAULT_LAYERS, layer_help
+
+    return {"default": ",".join(DEFAULT_LAYERS), "help": layer_help()}
+
+
+def layers_option() -> Callable[[F], F]:
+    """``build --layers``: the tile layers to render (help and default: the layer table's)."""
+    return click.option("--layers", cls=Deferred, lookup=_layers, show_default=True)
+
+
+def _figure_layers() -> dict[str, Any]:
+    from atlasgen.tiles.table import figure_layers
+
+    return {"choices": [layer.id for layer in figure_layers()]}
+
+
+def figure_layer_option(help: str) -> Callable[[F], F]:
+    """``figure --layer``: the layers that colour every model (the layer table's)."""
+    return _choice_option("--layer", lookup=_figure_layers, default="relation", help=help)
+
+
+def _themes() -> dict[str, Any]:
+    from atlasgen.tools.figure.style import THEMES
+
+    return {"choices": list(THEMES)}
+
+
+def theme_option(help: str) -> Callable[[F], F]:
+    """``figure --theme``: the figure themes."""
+    return _choice_option("--theme", lookup=_themes, default="light", help=help)

@@ -14,12 +14,14 @@ import click
 from atlasgen.cli_checks import abort_if
 from atlasgen.cli_options import (
     atlas_option,
+    figure_layer_option,
     nodes_option,
     options,
     out_option,
     output_format_option,
     seed_option,
     snapshot_format_option,
+    theme_option,
 )
 
 
@@ -97,22 +99,10 @@ def diff(
 @click.option("--height", type=int, help="Height in pixels (legend included).")
 @click.option("--size", help="Print size, e.g. 180mm, 7in, 180x120mm (default 180mm at 300 dpi).")
 @click.option("--dpi", type=float, help="Dots per inch for --size (default 300); recorded in the PNG/PDF.")
-@click.option(
-    "--layer",
-    type=click.Choice(["relation", "task", "licence"]),
-    default="relation",
-    show_default=True,
-    help="What colour means, as on the map.",
-)
+@figure_layer_option("What colour means, as on the map.")
 @click.option("--edges", is_flag=True, help="Draw parent -> child links under the points.")
 @click.option("--labels", default=10, show_default=True, help="Label this many most-downloaded models.")
-@click.option(
-    "--theme",
-    type=click.Choice(["light", "dark"]),
-    default="light",
-    show_default=True,
-    help="light (white, for print) or dark (the site's look).",
-)
+@theme_option("light (white, for print) or dark (the site's look).")
 @click.option("--format", "formats", default="png,svg,pdf", show_default=True, help="Formats to write.")
 def figure(
     atlas: Path,

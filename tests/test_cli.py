@@ -67,11 +67,20 @@ def test_the_command_line_imports_pandas_only_for_a_command_that_needs_it() -> N
     assert out.stdout.strip() == "False"
 
 
-def test_format_options_follow_the_registry() -> None:
+def test_format_and_layer_options_follow_their_registries() -> None:
     from atlasgen.ingest.snapshot import FORMATS
+    from atlasgen.tiles.table import DEFAULT_LAYERS, figure_layers
+    from atlasgen.tools.figure.style import THEMES
 
     for name in ("build", "diff", "lineage"):
         shown = CliRunner().invoke(cli, [name, "--help"], terminal_width=200).output
         assert f"[{'|'.join(FORMATS)}]" in shown, name
     bad = CliRunner().invoke(cli, ["diff", "a", "b", "--snapshot-format", "xml"])
     assert bad.exit_code == 2 and "'xml' is not one of" in bad.output
+    shown = CliRunner().invoke(cli, ["build", "--help"], terminal_width=400).output
+    assert f"[default: {','.join(DEFAULT_LAYERS)}]" in shown and "Under --budget the layers" in shown
+    build = commands()["build"]
+    assert build.make_context("build", ["--out", "site"]).params["layers"] == ",".join(DEFAULT_LAYERS)
+    shown = CliRunner().invoke(cli, ["figure", "--help"], terminal_width=200).output
+    assert f"[{'|'.join(layer.id for layer in figure_layers())}]" in shown
+    assert f"[{'|'.join(THEMES)}]" in shown

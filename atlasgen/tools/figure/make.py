@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.errors import AtlasgenError
-from atlasgen.tiles.palette import EDGE_RELATIONS, LICENCE, RELATION, popularity_weight, size_class
+from atlasgen.tiles.palette import EDGE_RELATIONS, RELATION, popularity_weight, size_class
+from atlasgen.tiles.table import TABLE
 from atlasgen.tools.figure.layout import Legend, Plan, layout_legend, place_labels
 from atlasgen.tools.figure.scene import Box, Scene, attribution, expand, load_scene, numeric, region
 from atlasgen.tools.figure.style import ASSUMED_WIDTH_IN, THEMES, marker_radii, themed_color
 
 FORMATS = ("png", "svg", "pdf")
-LAYERS = ("relation", "task", "licence")
 DEFAULT_SIZE = "180mm"  # a two-column journal figure
 DEFAULT_DPI = 300.0
 DEFAULT_LABELS = 10
@@ -153,9 +153,8 @@ def _plan(
 
 
 def _legend(layer: str, entries: list[dict[str, str]], theme: str) -> Legend:
-    title = {"relation": RELATION.title, "licence": LICENCE.title}.get(layer, "Task")
     return Legend(
-        title,
+        TABLE[layer].title,
         tuple(e["key"] for e in entries),
         tuple(e["label"] for e in entries),
         tuple(themed_color(e["color"], theme) for e in entries),

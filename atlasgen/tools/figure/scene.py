@@ -1,7 +1,9 @@
-"""What a figure reads from an atlas directory: positions, the layer's legend and codes, links, the region.
+"""What a figure reads from an atlas directory (through `artifacts.read_atlas`): positions, the layer's legend
+and codes, links, the region.
 
 Colours and categories are the map's: the legend comes from atlas.json when the site has the layer (else
-from palette.py, which produced it), and raw values map to legend categories with palette.py's own rules.
+from the layer table, tiles/table.py, which produced it), and raw values map to legend categories with the
+table's own rules.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.errors import InputError
-from atlasgen.tiles.palette import LICENCE, RELATION, licence_codes
+from atlasgen.tiles.table import TABLE, LayerDef
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 DEFAULT_RADIUS = 8.0  # world units around --center: a large family and its neighbours
@@ -73,19 +75,20 @@ def _links(xy: np.ndarray, edges: pd.DataFrame) -> pd.DataFrame:
     ).assign(relation=edges["relation"].to_numpy()[ok])
 
 
-def _layer_legend(layer: str, manifest: dict[str, Any], positions: pd.DataFrame) -> list[dict[str, str]]:
-    """The map's legend for the layer: atlas.json's when the site has that layer, else palette.py's."""
-    from atlasgen.tiles.palette import task_encoding
-
+def _layer_legend(layer: LayerDef, manifest: dict[str, Any], values: pd.Series) -> list[dict[str, str]]:
+    """The map's legend for the layer: atlas.json's when the site has that layer, else the layer table's."""
     for entry in manifest.get("layers", []):
-        if entry.get("id") == layer and entry.get("legend"):
+        if entry.get("id") == layer.id and entry.get("legend"):
             return list(entry["legend"])
-    if layer == "task":
-        return task_encoding(_column(positions, "task"))[0].legend()
-    return (LICENCE if layer == "licence" else RELATION).legend()
+    return layer.legend(values)
 
 
-def _column(positions: pd.DataFrame, name: str) -> pd.Series:
+def _values(layer: LayerDef, positions: pd.DataFrame) -> pd.Series:
+    """The published column a layer encodes (its node column under its positions.parquet name); all None
+    where the atlas lacks it."""
+    from atlasgen.artifacts import ATTRIBUTES
+
+    name = next((k for k, v in ATTRIBUTES.items() if v == layer.column), layer.column)
     if name in positions:
         return positions[name].astype(object)
     return pd.Series([None] * len(positions), index=positions.index, dtype=object)
@@ -94,25 +97,14 @@ def _column(positions: pd.DataFrame, name: str) -> pd.Series:
 def encode(
     layer: str, manifest: dict[str, Any], positions: pd.DataFrame
 ) -> tuple[np.ndarray, list[dict[str, str]]]:
-    """Each model's category code into the layer's legend, and the legend (map colours).
-
-    Tasks: a stated tag that is a legend key is itself, other stated tags are "other", none "unknown" (what
-    palette.task_encoding does). Licences: their family (palette.licence_codes). Relations: themselves.
-    """
-    legend = _layer_legend(layer, manifest, positions)
-    keys = [entry["key"] for entry in legend]
-    if layer == "licence":
-        families = np.array(LICENCE.categories, dtype=object)[licence_codes(_column(positions, "licence"))]
-        values = pd.Series(families, dtype=object)
-    elif layer == "task":
-        tags = _column(positions, "task")
-        named = [k for k in keys if k not in ("other", "unknown")]
-        values = tags.where(tags.isin(named), "other").where(tags.notna(), "unknown")
-    else:
-        values = positions["relation"].astype(str)
-    codes = pd.Index(keys).get_indexer(pd.Index(values.to_numpy()))
+    """Each model's category code into the layer's legend, and the legend (map colours), with the layer
+    table's rules (tiles/table.py): what the tiles of a site with that legend show for each model."""
+    entry = TABLE[layer]
+    values = _values(entry, positions)
+    legend = _layer_legend(entry, manifest, values)
+    codes = entry.codes(values, [e["key"] for e in legend])
     if (codes < 0).any():
-        bad = sorted(set(values[codes < 0]))[:5]
+        bad = sorted(set(values[codes < 0].astype(str)))[:5]
         raise InputError("positions.parquet", f"{layer} values {bad} are not in the map's legend")
     return codes.astype(np.int8), legend
 
