@@ -23,6 +23,21 @@ export function createUrls(data) {
     pickCell: (z, x, y) => fill(data.pick.template, { z, x, y }),
     labels: typeof data.labels === 'string' ? data.labels : null, // map labels, optional
     licences: licenceUrls(data.licences), // declared-licence changes, optional
+    words: wordUrls(data.words), // the word index (any word order), optional
+  };
+}
+
+// The word index's files (atlasgen/index/words.py), or null for an atlas without one.
+function wordUrls(words) {
+  if (!words || typeof words !== 'object') return null;
+  const { index, common, rare, ranks, block } = words;
+  if (![index, common, rare, ranks].every((v) => typeof v === 'string') || !(block > 0)) return null;
+  return {
+    index,
+    block,
+    common: (key, page) => fill(common, { key, page }),
+    rare: (key) => fill(rare, { key }),
+    ranks: (block) => fill(ranks, { block }),
   };
 }
 

@@ -1,18 +1,22 @@
-// Lookup over the sharded search tree: descend by characters of the query phrase, then rank by downloads.
+// Search: the typed id first, then every model whose id has all the query's words in any order, most
+// downloaded first (ties by id order).
 //
-// A query first matches as one phrase (its tokens contiguous, the last one a prefix). When that finds too
-// few models, contiguous runs of its tokens are looked up too (longest first), keeping the models whose
-// phrase from that run on has every query token as a token prefix (the best few others are checked on their
-// id). Ids come from the names blocks, only for the models checked and the results shown.
+// One word is looked up in the sharded phrase tree (data/search): descend by its characters, rank by
+// downloads. Several words use the word index (words.js) where the atlas has one; without it, the phrase
+// tree is asked for the whole query as one phrase and for contiguous runs of its words, and the best few
+// models found are checked on their id. The exact id comes from the phrase tree in both cases: it is a model
+// whose phrase is the whole query. Ids come from the names blocks, only for the models shown.
 
 import { createNames } from './names.js';
 import { decodeFixed, decodeVarints, encodeKey, frontDecode, phrase, tokens } from './normalise.js';
+import { createWords } from './words.js';
 
 const MAX_RUNS = 10;
 const EXACT_CHECK = 10; // models whose phrase is the whole query, checked (most downloaded first) for an exact id
 
 export function createSearch(fetcher, urls) {
   const names = createNames(fetcher, urls);
+  const words = urls.words ? createWords(fetcher, urls) : null;
   const width = urls.vertexWidth;
   const decoded = new WeakMap();
 
@@ -46,6 +50,30 @@ export function createSearch(fetcher, urls) {
     return { entries, complete: current.k === 1 };
   }
 
+  // { results: [{ id, downloads, vertex }], complete: false when a word search stopped at its byte budget }
+  async function lookup(text, limit = 10) {
+    const query = phrase(text);
+    if (!query) return { results: [], complete: true };
+    const { entries } = await descend(query);
+    const exact = exactMatches(text, query, entries);
+    const queryTokens = tokens(text);
+    const found = queryTokens.length > 1 && words ? await byWords(text, queryTokens, limit) : await byPhrase(entries, queryTokens, limit);
+    const first = await exact;
+    const promoted = new Set(first.map((e) => e.vertex));
+    const best = found.results.filter((e) => !promoted.has(e.vertex)).slice(0, limit - first.length);
+    const ids = await names.idsOf(best.map((e) => e.vertex));
+    const results = [...first, ...best.map((e, i) => ({ id: ids[i], downloads: e.downloads, vertex: e.vertex }))];
+    return { results, complete: found.complete };
+  }
+
+  // Every word but a last one still being typed is whole; the last is a prefix unless a space follows it.
+  function byWords(text, queryTokens, limit) {
+    const typing = !/\s$/.test(text);
+    const whole = [...new Set(typing ? queryTokens.slice(0, -1) : queryTokens)];
+    const prefix = typing ? queryTokens[queryTokens.length - 1] : null;
+    return words.match(whole, prefix, { limit, idOf: names.idOf });
+  }
+
   function coversAll(text, queryTokens) {
     const own = tokens(text);
     return queryTokens.every((q) => own.some((t) => t.startsWith(q)));
@@ -61,18 +89,15 @@ export function createSearch(fetcher, urls) {
     return runs.slice(0, MAX_RUNS);
   }
 
-  async function lookup(text, limit = 10) {
-    const query = phrase(text);
-    if (!query) return [];
-    let found = (await descend(query)).entries;
-    const exact = exactMatches(text, query, found);
-    const queryTokens = tokens(text);
+  // Without a word index: the query as one phrase, then contiguous runs of its words.
+  async function byPhrase(entries, queryTokens, limit) {
+    let found = entries;
     let maybe = [];
     if (found.length < limit && queryTokens.length > 1) {
       for (const run of runsOf(queryTokens)) {
-        const { entries } = await descend(run);
-        found = found.concat(entries.filter((e) => coversAll(e.phrase, queryTokens)));
-        maybe = maybe.concat(entries.filter((e) => !coversAll(e.phrase, queryTokens)));
+        const { entries: more } = await descend(run);
+        found = found.concat(more.filter((e) => coversAll(e.phrase, queryTokens)));
+        maybe = maybe.concat(more.filter((e) => !coversAll(e.phrase, queryTokens)));
         if (new Set(found.map((e) => e.vertex)).size >= limit) break;
       }
     }
@@ -83,13 +108,7 @@ export function createSearch(fetcher, urls) {
       const ids = await names.idsOf(check.map((e) => e.vertex));
       found = found.concat(check.filter((e, i) => coversAll(ids[i], queryTokens)));
     }
-    const first = await exact;
-    const promoted = new Set(first.map((e) => e.vertex));
-    const best = rank(found)
-      .filter((e) => !promoted.has(e.vertex))
-      .slice(0, limit - first.length);
-    const ids = await names.idsOf(best.map((e) => e.vertex));
-    return [...first, ...best.map((e, i) => ({ id: ids[i], downloads: e.downloads, vertex: e.vertex }))];
+    return { results: rank(found).slice(0, limit), complete: true };
   }
 
   // The typed id itself first (as typed, then in any case), then models named exactly so under any owner,

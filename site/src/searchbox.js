@@ -24,6 +24,7 @@ export function createSearchBox(root, search, { onChoose }) {
   root.append(h('div', { class: 'search-field' }, [icon, input]), list, status);
 
   let results = [];
+  let complete = true; // false: the search stopped at its byte budget, more models may match further down
   let active = -1;
   let seq = 0;
   let timer = 0;
@@ -62,7 +63,9 @@ export function createSearchBox(root, search, { onChoose }) {
 
   function render(query) {
     if (!query.trim()) return close();
-    list.replaceChildren(...(results.length ? results.map(option) : [h('li', { class: 'result empty', role: 'presentation', text: 'No model matches.' })]));
+    const items = results.length ? results.map(option) : [h('li', { class: 'result empty', role: 'presentation', text: complete ? 'No model matches.' : 'No match among the most downloaded models.' })];
+    if (!complete && results.length) items.push(h('li', { class: 'result note', role: 'presentation', text: 'More may match among less downloaded models: add a word.' }));
+    list.replaceChildren(...items);
     list.hidden = false;
     list.dataset.query = query;
     input.setAttribute('aria-expanded', 'true');
@@ -73,14 +76,14 @@ export function createSearchBox(root, search, { onChoose }) {
   async function update() {
     const query = input.value;
     const mine = ++seq;
-    let found = [];
+    let found = { results: [], complete: true };
     try {
       found = await search.lookup(query, 10);
     } catch (error) {
       console.warn('search failed:', error);
     }
     if (mine !== seq) return;
-    results = found;
+    ({ results, complete } = found);
     render(query);
   }
 
