@@ -2,21 +2,21 @@
 
 Choices, defaults and help texts that have a home elsewhere come from it: the snapshot formats from the
 ingest registry (`ingest.snapshot.FORMATS`), the tile layers from the layer table (`tiles.table`), the
-figure themes from `tools.figure.style.THEMES`. Those import pandas, so they are looked up only when click
+figure themes from `tools.figure.style.THEMES`, prediction's attributes and lineage's --fail-on kinds from their tools. Those
+import pandas, so they are looked up only when click
 first needs them (that command's ``--help``, or parsing its arguments): `atlasgen --help` and
 `atlasgen serve` stay light.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
-Decorator = Callable[[F], F]
 
 TEXT_OR_JSON = "text for people; json (sorted keys) for tools."
 
@@ -66,31 +66,23 @@ def options(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
     return apply
 
 
-def _snapshot_formats() -> dict[str, Any]:
-    from atlasgen.ingest.snapshot import FORMATS
-
-    return {"choices": FORMATS}
-
-
-def _choice_option(
-    *decls: str, lookup: Callable[[], dict[str, Any]], help: str, default: str | None = None
-) -> Callable[[F], F]:
-    """An option whose choices `lookup()` gives when click first needs them (until then, none)."""
+def choice_option(*decls: str, choices: Callable[[], Iterable[str]], **kwargs: Any) -> Callable[[F], F]:
+    """An option whose choices `choices()` gives when click first needs them (until then, none)."""
     none: click.Choice[str] = click.Choice([])
     return click.option(
-        *decls,
-        cls=Deferred,
-        lookup=lookup,
-        type=none,
-        default=default,
-        show_default=default is not None,
-        help=help,
+        *decls, cls=Deferred, lookup=lambda: {"choices": tuple(choices())}, type=none, **kwargs
     )
+
+
+def _snapshot_formats() -> Iterable[str]:
+    from atlasgen.ingest.snapshot import FORMATS
+
+    return FORMATS
 
 
 def snapshot_format_option(*decls: str, help: str) -> Callable[[F], F]:
     """The snapshot format of a snapshot file (choices: the registered formats)."""
-    return _choice_option(*decls, lookup=_snapshot_formats, help=help)
+    return choice_option(*decls, choices=_snapshot_formats, help=help)
 
 
 def nodes_option(*decls: str, help: str, dir_okay: bool = True) -> Callable[[F], F]:
@@ -147,23 +139,45 @@ def layers_option() -> Callable[[F], F]:
     return click.option("--layers", cls=Deferred, lookup=_layers, show_default=True)
 
 
-def _figure_layers() -> dict[str, Any]:
+def _figure_layers() -> Iterable[str]:
     from atlasgen.tiles.table import figure_layers
 
-    return {"choices": [layer.id for layer in figure_layers()]}
+    return [layer.id for layer in figure_layers()]
 
 
 def figure_layer_option(help: str) -> Callable[[F], F]:
     """``figure --layer``: the layers that colour every model (the layer table's)."""
-    return _choice_option("--layer", lookup=_figure_layers, default="relation", help=help)
+    return choice_option("--layer", choices=_figure_layers, default="relation", show_default=True, help=help)
 
 
-def _themes() -> dict[str, Any]:
+def _themes() -> Iterable[str]:
     from atlasgen.tools.figure.style import THEMES
 
-    return {"choices": list(THEMES)}
+    return THEMES
 
 
 def theme_option(help: str) -> Callable[[F], F]:
     """``figure --theme``: the figure themes."""
-    return _choice_option("--theme", lookup=_themes, default="light", help=help)
+    return choice_option("--theme", choices=_themes, default="light", show_default=True, help=help)
+
+
+def _predict_attributes() -> Iterable[str]:
+    from atlasgen.tools.predict import ATTRIBUTES
+
+    return ATTRIBUTES
+
+
+def attribute_option(help: str) -> Callable[[F], F]:
+    """``predict --attribute`` (repeatable): the attributes prediction knows."""
+    return choice_option("--attribute", "attributes", choices=_predict_attributes, multiple=True, help=help)
+
+
+def _fail_on() -> Iterable[str]:
+    from atlasgen.tools.lineage import FAIL_ON
+
+    return FAIL_ON
+
+
+def fail_on_option(help: str) -> Callable[[F], F]:
+    """``lineage --fail-on``: the kinds of declared-licence change a run can fail on."""
+    return choice_option("--fail-on", choices=_fail_on, help=help)

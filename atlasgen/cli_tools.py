@@ -14,6 +14,8 @@ import click
 from atlasgen.cli_checks import abort_if
 from atlasgen.cli_options import (
     atlas_option,
+    attribute_option,
+    fail_on_option,
     figure_layer_option,
     nodes_option,
     options,
@@ -163,10 +165,8 @@ def figure(
     type=click.IntRange(0),
     help="How many of the most-downloaded direct children to list.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["licence-change", "licence-family-change"]),
-    help="Exit with status 3 when the ancestry has a declared-licence change (any, or between families).",
+@fail_on_option(
+    "Exit with status 3 when the ancestry has a declared-licence change (any, or between families)."
 )
 def lineage(
     model_id: str,
@@ -200,12 +200,8 @@ def lineage(
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Open LLM Leaderboard CSV (v2, v1, or id,accuracy): the accuracy attribute, joined by model id.",
 )
-@click.option(
-    "--attribute",
-    "attributes",
-    multiple=True,
-    type=click.Choice(["task", "licence", "accuracy"]),
-    help="Attribute to predict (repeatable); default: task and licence, and accuracy with --leaderboard.",
+@attribute_option(
+    "Attribute to predict (repeatable); default: task and licence, and accuracy with --leaderboard."
 )
 @click.option(
     "--evaluate", is_flag=True, help="Hide a share of the known values and score predictions vs the baseline."
