@@ -120,28 +120,33 @@ def build(
     Writes OUT/index.html, atlas.json, report.json, tiles/ and data/. Every input model ends up in the
     atlas or in report.json with the reason it was dropped.
     """
+    from atlasgen.errors import OptionError
     from atlasgen.pipeline.build import build_atlas
     from atlasgen.publish.manifest import summary_lines
 
-    report = build_atlas(
-        snapshot,
-        out,
-        fmt=fmt,
-        nodes=nodes,
-        seed=seed,
-        backend=backend,
-        max_iter=max_iter,
-        max_zoom=max_zoom,
-        previous=previous,
-        budget=budget,
-        layers=tuple(name.strip() for name in layers.split(",") if name.strip()),
-        retina=retina,
-        workers=workers,
-        dask_scheduler=dask_scheduler,
-        resume=resume,
-        progress=not quiet,
-        focus=focus,
-    )
+    try:
+        report = build_atlas(
+            snapshot,
+            out,
+            fmt=fmt,
+            nodes=nodes,
+            seed=seed,
+            backend=backend,
+            max_iter=max_iter,
+            max_zoom=max_zoom,
+            previous=previous,
+            budget=budget,
+            layers=tuple(name.strip() for name in layers.split(",") if name.strip()),
+            retina=retina,
+            workers=workers,
+            dask_scheduler=dask_scheduler,
+            resume=resume,
+            progress=not quiet,
+            focus=focus,
+        )
+    except OptionError as exc:  # the library names options; here they are flags
+        ctx = click.get_current_context()
+        raise exc.flagged({p.name: max(p.opts, key=len) for p in ctx.command.params if p.name}) from None
     if not quiet:
         for line in summary_lines(report):
             click.echo(line)

@@ -34,3 +34,18 @@ class FetchError(AtlasgenError):
 
 class BuildError(AtlasgenError):
     """A build cannot go on (missing viewer bundle, unwritable output, ...)."""
+
+
+class OptionError(AtlasgenError):
+    """Options that cannot work together or cannot be read: ``problems`` pairs an option's name with what is
+    wrong, so that the library speaks of values and the CLI can name its flags (``flagged``)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{name}: {problem}" for name, problem in problems))
+        self.problems = problems
+
+    def flagged(self, flags: dict[str, str]) -> AtlasgenError:
+        """The same problems with each option named by its flag (``flags``: option name -> flag)."""
+        return AtlasgenError(
+            "; ".join(f"{flags.get(name, name)}: {problem}" for name, problem in self.problems)
+        )

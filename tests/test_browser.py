@@ -8,7 +8,6 @@ among several cells. Screenshots go to ``$ATLAS_SCREENSHOTS`` (or the test's tmp
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,12 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     need_browser()
-    from atlasgen.index import stage as index
+    from atlasgen.index.writer import Sizes
     from atlasgen.pipeline.build import build_atlas
 
     out = tmp_path_factory.mktemp("browser") / "atlas"
-    small = index.Sizes(leaf_max=4, top=3, chunk=8, names_block=5, names_group=2, children_cap=50, pick_max=4)
-    with pytest.MonkeyPatch.context() as mp:  # the build's index stage, given the small sizes
-        mp.setattr(index, "run", functools.partial(index.run, sizes=small))
-        build_atlas(TINY, out, seed=0, backend="cpu", progress=False)
+    small = Sizes(leaf_max=4, top=3, chunk=8, names_block=5, names_group=2, children_cap=50, pick_max=4)
+    build_atlas(TINY, out, seed=0, backend="cpu", progress=False, index_sizes=small)  # shards of a few models
     assert json.loads((out / "atlas.json").read_text(encoding="utf-8"))["data"]["names"]["block"] == 5
     return out
 

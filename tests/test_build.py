@@ -143,7 +143,7 @@ def pixel_alpha(site: Path, layer: str, z: int, x: float, y: float) -> int:
 
 def test_the_new_layer_needs_a_previous_atlas(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["build", "--out", str(tmp_path / "s"), "--layers", "relation,new"])
-    assert result.exit_code == 1 and "give --previous" in result.output
+    assert result.exit_code == 1 and "--layers: the new layer marks models added since a previous atlas" in result.output
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ writes nothing outside --out, and no id becomes a path or runs as script in the 
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import re
@@ -293,14 +292,13 @@ def test_fan_out_of_50k_children(tmp_path: Path, cwd: Path) -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """hostile-ids.jsonl built with tiny index files, so that search keys are made from the hostile ids."""
-    from atlasgen.index import stage as index
+    from atlasgen.index.writer import Sizes
+    from atlasgen.pipeline.build import build_atlas
 
     parent = tmp_path_factory.mktemp("hostile-site")
-    small = index.Sizes(leaf_max=2, top=2, chunk=4, names_block=3, names_group=2, children_cap=50, pick_max=2)
-    with pytest.MonkeyPatch.context() as mp:  # the build's index stage, given the small sizes
-        mp.setattr(index, "run", functools.partial(index.run, sizes=small))
-        result, out = build(parent, HOSTILE / "hostile-ids.jsonl")
-    assert result.exit_code == 0, result.output
+    small = Sizes(leaf_max=2, top=2, chunk=4, names_block=3, names_group=2, children_cap=50, pick_max=2)
+    out = parent / "site"
+    build_atlas(HOSTILE / "hostile-ids.jsonl", out, seed=0, backend="cpu", progress=False, index_sizes=small)
     assert json.loads((out / "atlas.json").read_text(encoding="utf-8"))["data"]["names"]["block"] == 3
     return out
 

@@ -1,8 +1,8 @@
-"""The orchestrator: snapshot -> graph -> layout -> tiles -> index -> site, one flat function.
+"""The orchestrator: ingest -> graph -> layout -> index -> tiles -> publish, one flat list of stages.
 
-The site is built in a temporary directory beside `out` and swapped in at the end, so an interrupted build
-leaves the previous site intact (outdir.py). Each completed stage is recorded beside `out` until the build
-succeeds, for `--resume` (stages.py). Each stage's time is logged and recorded in report.json.
+Each stage is one call into its package; this module only passes results along, times each stage, records it
+for ``--resume`` (cache.py) and builds in a work directory that is swapped in at the end, so an interrupted
+build leaves the previous site intact (outdir.py). Every option is checked before any work (options.py).
 """
 
 from __future__ import annotations
@@ -12,23 +12,37 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from atlasgen.errors import BuildError
 from atlasgen.pipeline import cache as stages
+from atlasgen.pipeline import options as build_options
 from atlasgen.pipeline import outdir
 
 log = logging.getLogger("atlasgen")
 
 
-@contextmanager
-def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
-    log.info("%s ...", name)
-    start = time.perf_counter()
-    yield
-    timings[name] = round(time.perf_counter() - start, 3)
-    log.info("%s done in %.1f s", name, timings[name])
+@dataclass
+class Run:
+    """One build's bookkeeping: the stage cache, the chained cache key and each stage's time."""
+
+    cache: stages.StageCache
+    key: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        log.info("%s ...", name)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        log.info("%s done in %.1f s", name, self.timings[name])
+
+    def chain(self, *parts: Any) -> str:
+        """The next stage's cache key: everything before it plus what it adds."""
+        self.key = stages.fingerprint(self.key, *parts)
+        return self.key
 
 
 def build_atlas(
@@ -50,6 +64,7 @@ def build_atlas(
     resume: bool = False,
     progress: bool = True,
     focus: tuple[str, ...] = (),
+    index_sizes: Any = None,
 ) -> dict[str, Any]:
     """Build a complete static atlas site in `out`; return the build report.
 
@@ -57,113 +72,149 @@ def build_atlas(
     positions, so the map stays recognisable between snapshots. `budget` caps the whole site's size: the
     tiles get what the index and viewer leave, and the deepest zooms / least important layers that don't
     fit are dropped and reported. Each completed stage is recorded beside `out` until the build succeeds;
-    `resume` reuses the stages an interrupted build recorded for the same inputs and options (stages.py).
-    `focus` (model ids and ``org:NAME``) charts only those families (focus.py); atlas.json says which.
+    `resume` reuses the stages an interrupted build recorded for the same inputs and options (cache.py).
+    `focus` (model ids and ``org:NAME``) charts only those families (graph/focus.py); atlas.json says which.
+    `index_sizes` (an ``index.writer.Sizes``) sets the index's shard sizes; the default suits any Hub size.
     """
-    from atlasgen.artifacts import read_previous
-    from atlasgen.graph.dag import build_graph
-    from atlasgen.graph.focus import focus_graph, parse_specs
-    from atlasgen.index import stage as index
-    from atlasgen.ingest.snapshot import SAMPLE, read_snapshot
-    from atlasgen.layout import layout_atlas
-    from atlasgen.publish import stage as publish
-    from atlasgen.publish.manifest import previous_info
-    from atlasgen.publish.site import viewer_dir
-    from atlasgen.tiles.pyramid import render_layers
+    from atlasgen.graph.focus import parse_specs
+    from atlasgen.ingest.snapshot import SAMPLE
+    from atlasgen.publish.stage import Built
 
     out = outdir.prepare(out)  # a link's target; refuses what may not be replaced (outdir.py)
-    budget_bytes, layers = _check_options(out, budget, layers, previous)
+    checked = build_options.check(out, budget, layers, previous)
     focus = parse_specs(focus)
+    out.parent.mkdir(parents=True, exist_ok=True)
     outdir.recover(out)
     outdir.remove_stale(out)
-    timings: dict[str, float] = {}
-    cache = stages.StageCache(out, resume=resume, timings=timings)
-    ident = stages.file_identity
-    snapshot_id = ident(snapshot or SAMPLE)  # [path, size, sha256]: the resume key and snapshot.json
-    key = stages.fingerprint(stages.environment(), snapshot_id, fmt, ident(nodes))
+    snapshot_id = stages.file_identity(snapshot or SAMPLE)  # [path, size, sha256]: resume key, snapshot.json
+    key = stages.fingerprint(stages.environment(), snapshot_id, fmt, stages.file_identity(nodes))
     if focus:
         key = stages.fingerprint(key, "focus", list(focus))  # as given: their order is in the report
-    if (cached := cache.get("graph", key)) is None:
-        with _stage("snapshot", timings):
-            snap = read_snapshot(snapshot, fmt=fmt, nodes=nodes)
-        with _stage("graph", timings):
-            graph, _ = focus_graph(build_graph(snap), focus)
-            cached = cache.put("graph", key, (graph, snap.source))
-    graph, source = cached
-    nodes_df, edges = graph.nodes, graph.edges
-    seeds, since = None, None
-    if previous is not None:
-        seeds, found = read_previous(previous, nodes_df["id"])
-        log.info("previous atlas: %d of %d models keep their position", found, len(nodes_df))
-        since = previous_info(previous, len(nodes_df) - found)
-        if since["new_models"] and "new" not in layers:
-            layers = (*layers, "new")
-    key = stages.fingerprint(key, seed, backend, max_iter, previous and ident(_positions_file(previous)))
-    if (cached := cache.get("layout", key)) is None:
-        groups, labels = task_groups(nodes_df)
-        with _stage("layout", timings):
-            layout = layout_atlas(
-                len(nodes_df),
-                edges["source"].to_numpy(),
-                edges["target"].to_numpy(),
-                weights=nodes_df["downloads"].to_numpy(),
-                seed=seed,
-                backend=backend,
-                max_iter=max_iter,
-                progress=progress,
-                groups=groups,
-                group_labels=labels,
-                previous=seeds,
-            )
-            cached = cache.put("layout", key, layout)
-    xy, layout_info = cached
-    log.info("layout backend: %s (%s)", layout_info.get("backend"), layout_info.get("reason"))
+    timings: dict[str, float] = {}
+    run = Run(stages.StageCache(out, resume=resume, timings=timings), key, timings)
+
+    graph, source = _graph_stage(run, snapshot, fmt, nodes, focus)
+    seeds, since = _previous_stage(previous, graph.nodes)
+    layers = checked.layers
+    if since and since["new_models"] and "new" not in layers:
+        layers = (*layers, "new")  # models added since the previous atlas get their overlay
+    run.chain(seed, backend, max_iter, previous and stages.file_identity(_positions_file(previous)))
+    xy, layout_info = _layout_stage(
+        run, graph, seeds, seed=seed, backend=backend, max_iter=max_iter, progress=progress
+    )
     work = outdir.work_dir(out)
     try:
-        key = stages.fingerprint(key, max_zoom)
-        if (data := cache.get("index", key, into=work)) is None:
-            with _stage("index", timings):
-                data = index.run(nodes_df, edges, xy, work, max_zoom=max_zoom)
-                cache.put("index", key, data, work, list(work.iterdir()))
-        reserved = _tree_bytes(work) + _tree_bytes(viewer_dir())
-        key = stages.fingerprint(key, layers, retina, budget_bytes, reserved)
-        if (tiles := cache.get("tiles", key, into=work)) is None:
-            with _stage("tiles", timings):
-                tiles = render_layers(
-                    _points(nodes_df, xy, seeds),
-                    _segments(edges, xy),
-                    work,
-                    max_zoom=max_zoom,
-                    layers=layers,
-                    retina=retina,
-                    workers=workers,
-                    dask_scheduler=dask_scheduler,
-                    budget_bytes=budget_bytes,
-                    reserved_bytes=reserved,
-                    since_date=since.get("date") if since else None,
-                    progress=progress,
-                )
-                cache.put("tiles", key, tiles, work, [work / "tiles"])
-        built = publish.Built(
-            graph.report,
-            source,
-            layout_info,
-            tiles,
-            data,
-            xy,
-            seed,
-            budget_bytes,
-            since,
-            _digest(snapshot_id) if snapshot else None,
+        data = _index_stage(run, graph, xy, work, max_zoom=max_zoom, sizes=index_sizes)
+        options: dict[str, Any] = {"max_zoom": max_zoom, "layers": layers, "retina": retina}
+        options |= {"workers": workers, "dask_scheduler": dask_scheduler, "progress": progress}
+        tiles = _tiles_stage(run, graph, xy, seeds, since, work, budget_bytes=checked.budget_bytes, **options)
+        digest = _digest(snapshot_id) if snapshot else None
+        built = Built(
+            graph.report, source, layout_info, tiles, data, xy, seed, checked.budget_bytes, since, digest
         )
-        with _stage("site", timings):  # the trends page is part of the site stage (report.json's stages)
-            report = publish.run(work, built, nodes_df, edges)
-        publish.write_report(work, report, timings, cache.reused)
+        report = _publish_stage(run, built, graph, work)
         outdir.swap_in(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    cache.clear()
+    run.cache.clear()
+    return report
+
+
+def _graph_stage(
+    run: Run, snapshot: Path | None, fmt: str | None, nodes: Path | None, focus: tuple[str, ...]
+) -> Any:
+    """ingest + graph: the snapshot read, the lineage DAG built and focused; (graph, source)."""
+    from atlasgen.graph.dag import build_graph
+    from atlasgen.graph.focus import focus_graph
+    from atlasgen.ingest.snapshot import read_snapshot
+
+    if (cached := run.cache.get("graph", run.key)) is not None:
+        return cached
+    with run.stage("snapshot"):
+        snap = read_snapshot(snapshot, fmt=fmt, nodes=nodes)
+    with run.stage("graph"):
+        graph, _ = focus_graph(build_graph(snap), focus)
+        return run.cache.put("graph", run.key, (graph, snap.source))
+
+
+def _previous_stage(previous: Path | None, nodes: Any) -> tuple[Any, dict[str, Any] | None]:
+    """Last atlas's positions of the models that survive (NaN for new ones) and what the site says of it."""
+    if previous is None:
+        return None, None
+    from atlasgen.artifacts import read_previous
+    from atlasgen.publish.manifest import previous_info
+
+    seeds, found = read_previous(previous, nodes["id"])
+    log.info("previous atlas: %d of %d models keep their position", found, len(nodes))
+    return seeds, previous_info(previous, len(nodes) - found)
+
+
+def _layout_stage(run: Run, graph: Any, seeds: Any, **params: Any) -> Any:
+    """layout: world positions for every model and the layout's facts; (xy, info)."""
+    from atlasgen.layout import layout_atlas
+
+    if (cached := run.cache.get("layout", run.key)) is None:
+        nodes, edges = graph.nodes, graph.edges
+        groups, labels = task_groups(nodes)
+        with run.stage("layout"):
+            layout = layout_atlas(
+                len(nodes),
+                edges["source"].to_numpy(),
+                edges["target"].to_numpy(),
+                weights=nodes["downloads"].to_numpy(),
+                groups=groups,
+                group_labels=labels,
+                previous=seeds,
+                **params,
+            )
+            cached = run.cache.put("layout", run.key, layout)
+    log.info("layout backend: %s (%s)", cached[1].get("backend"), cached[1].get("reason"))
+    return cached
+
+
+def _index_stage(run: Run, graph: Any, xy: Any, work: Path, *, max_zoom: int | None, sizes: Any) -> Any:
+    """index: search, names, details, pick cells, labels, licence changes, data files; atlas.json's data."""
+    from atlasgen.index import stage as index
+
+    key = run.chain(max_zoom) if sizes is None else run.chain(max_zoom, sizes)
+    if (data := run.cache.get("index", key, into=work)) is None:
+        with run.stage("index"):
+            extra = {} if sizes is None else {"sizes": sizes}
+            data = index.run(graph.nodes, graph.edges, xy, work, max_zoom=max_zoom, **extra)
+            run.cache.put("index", key, data, work, list(work.iterdir()))
+    return data
+
+
+def _tiles_stage(run: Run, graph: Any, xy: Any, seeds: Any, since: Any, work: Path, **options: Any) -> Any:
+    """tiles: every layer's pyramid within what the index and the viewer leave of the budget."""
+    from atlasgen.publish.site import viewer_dir
+    from atlasgen.tiles.pyramid import render_layers
+
+    reserved = _tree_bytes(work) + _tree_bytes(viewer_dir())
+    since_date = since.get("date") if since else None  # the new layer's title
+    key = run.chain(options["layers"], options["retina"], options["budget_bytes"], reserved, since_date)
+    if (tiles := run.cache.get("tiles", key, into=work)) is None:
+        with run.stage("tiles"):
+            tiles = render_layers(
+                _points(graph.nodes, xy, seeds),
+                _segments(graph.edges, xy),
+                work,
+                reserved_bytes=reserved,
+                since_date=since_date,
+                **options,
+            )
+            run.cache.put("tiles", key, tiles, work, [work / "tiles"])
+    return tiles
+
+
+def _publish_stage(run: Run, built: Any, graph: Any, work: Path) -> dict[str, Any]:
+    """publish: snapshot.json, the trends page, the viewer, atlas.json, then report.json with the timings."""
+    from atlasgen.publish import stage as publish
+
+    with run.stage("site"):  # the trends page is part of the site stage (report.json's stages)
+        report = publish.run(work, built, graph.nodes, graph.edges)
+    publish.write_report(work, report, run.timings, run.cache.reused)
     return report
 
 
@@ -182,37 +233,6 @@ def _positions_file(previous: Path) -> Path:
     from atlasgen.artifacts import FILENAME
 
     return previous / FILENAME if previous.is_dir() else previous
-
-
-def _check_options(
-    out: Path, budget: str | int, layers: tuple[str, ...] | None, previous: Path | None = None
-) -> tuple[int, tuple[str, ...]]:
-    """Validate every build option before any work; report all problems at once."""
-    from atlasgen.tiles.budget import parse_size
-    from atlasgen.tiles.table import TABLE
-
-    problems = []
-    if out.exists() and not out.is_dir():
-        problems.append(f"{out}: exists and is not a directory")
-    elif out.is_dir() and any(out.iterdir()) and not (out / "atlas.json").is_file():
-        problems.append(f"{out}: not empty and not an atlas (no atlas.json); refusing to replace it")
-    try:
-        budget_bytes = parse_size(budget)
-    except ValueError as exc:
-        problems.append(f"--budget: {exc}")
-    layers = tuple(layers) if layers else TABLE.defaults
-    if "new" in layers and previous is None:
-        problems.append("--layers: the new layer marks models added since --previous; give --previous")
-    unknown = [name for name in layers if name not in TABLE]
-    if unknown or not set(TABLE.required) <= set(layers):
-        problems.append(
-            f"--layers: must include {' and '.join(TABLE.required)} and be among {', '.join(TABLE.names)} "
-            f"(got {', '.join(layers)})"
-        )
-    if problems:
-        raise BuildError("; ".join(problems))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return budget_bytes, layers
 
 
 def _points(nodes: Any, xy: Any, seeds: Any = None) -> Any:

@@ -49,9 +49,6 @@ def run(work: Path, built: Built, nodes: Any, edges: Any) -> dict[str, Any]:
         manifest["focus"] = focused
     if built.since is not None:
         manifest["previous"] = report["previous"] = built.since
-        for layer in manifest["layers"]:
-            if layer["id"] == "new" and built.since.get("date"):
-                layer["title"] = f"New since {built.since['date']}"
     manifest["trends"] = write_trends(nodes, edges, work, manifest["snapshot"])
     write_site(work, manifest)
     return report
