@@ -23,7 +23,7 @@ Adding a layer is one entry plus its colours. For example, a layer colouring mod
 
 That is all: ``build --layers relation,library`` validates, ``points_frame`` carries ``library_name``,
 ``render_layers`` renders ``tiles/library/`` and atlas.json lists it with its legend
-(tests/test_tiles.py renders such a test-only layer end to end).
+(tests/test_layer_table.py renders such a test-only layer end to end).
 """
 
 from __future__ import annotations
