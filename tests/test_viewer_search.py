@@ -26,6 +26,11 @@ def _results(page: Any, text: str) -> list[str]:
     box = page.locator("#search-input")
     box.fill("")
     box.press_sequentially(text, delay=5)
+    return _shown(page, text)
+
+
+def _shown(page: Any, text: str) -> list[str]:
+    """The ids listed once the results of `text` (not of a shorter prefix) are shown."""
     page.wait_for_function(
         "q => document.querySelector('#search-results:not([hidden])')?.dataset.query === q", arg=text
     )
@@ -59,4 +64,36 @@ def test_exact_name_without_owner_comes_next(browser: Any, base_url: str, site: 
         assert shown[: len(exact)] == exact, name
     page.locator("#search-input").press("Enter")
     wait_panel(page, "meta-llama/Llama-3.1-8B")
+    assert watch.problems == []
+
+
+def test_typing_on_a_slow_link_narrows_at_once_and_reuses_fetches(browser: Any, base_url: str) -> None:
+    page, watch = new_page(browser)
+    page.goto(base_url + "/")
+    page.wait_for_selector("img.leaflet-tile-loaded[src*='tiles/']")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(  # a slow mobile link: no answer from the server comes back within 400 ms
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 400, "downloadThroughput": 200_000, "uploadThroughput": 100_000},
+    )
+    requests: list[str] = []
+    page.on("request", lambda r: "/data/" in r.url and requests.append(r.url))
+    page.locator("#search-input").press_sequentially("mistral", delay=30)
+    page.wait_for_selector("#search-results .searching", timeout=2000)  # said while waiting
+    first = _shown(page, "mistral")
+    assert first and all("mistral" in i.lower() for i in first)
+
+    # one more word: what is shown narrows to the results that still match at once, and says it is searching
+    page.locator("#search-input").press_sequentially(" instr", delay=30)
+    page.wait_for_function(
+        """() => { const list = document.querySelector('#search-results');
+             const ids = [...list.querySelectorAll('.result-id')].map(e => e.textContent.toLowerCase());
+             return list.querySelector('.searching') && ids.length && ids.every(i => i.includes('instr')); }""",
+        timeout=300,
+    )
+    final = _shown(page, "mistral instr")
+    assert final and all("mistral" in i.lower() and "instr" in i.lower() for i in final)
+    assert page.locator("#search-results .searching").count() == 0
+    assert len(requests) == len(set(requests))  # nothing fetched twice
     assert watch.problems == []

@@ -51,13 +51,13 @@ export function createSearch(fetcher, urls) {
   }
 
   // { results: [{ id, downloads, vertex }], complete: false when a word search stopped at its byte budget }
-  async function lookup(text, limit = 10) {
+  async function lookup(text, limit = 10, { signal = null } = {}) {
     const query = phrase(text);
     if (!query) return { results: [], complete: true };
     const { entries } = await descend(query);
     const exact = exactMatches(text, query, entries);
     const queryTokens = tokens(text);
-    const found = queryTokens.length > 1 && words ? await byWords(text, queryTokens, limit) : await byPhrase(entries, queryTokens, limit);
+    const found = queryTokens.length > 1 && words ? await byWords(text, queryTokens, limit, signal) : await byPhrase(entries, queryTokens, limit);
     const first = await exact;
     const promoted = new Set(first.map((e) => e.vertex));
     const best = found.results.filter((e) => !promoted.has(e.vertex)).slice(0, limit - first.length);
@@ -66,12 +66,24 @@ export function createSearch(fetcher, urls) {
     return { results, complete: found.complete };
   }
 
+  // Start loading what a lookup of `text` will read first (the phrase tree's path, the word index), so
+  // that the files are on their way while the typing goes on. Errors surface in the lookup itself.
+  function prefetch(text) {
+    const query = phrase(text);
+    if (query) descend(query).catch(() => {});
+    if (words && tokens(text).length > 1) words.prefetch(wholeWords(text));
+  }
+
   // Every word but a last one still being typed is whole; the last is a prefix unless a space follows it.
-  function byWords(text, queryTokens, limit) {
-    const typing = !/\s$/.test(text);
-    const whole = [...new Set(typing ? queryTokens.slice(0, -1) : queryTokens)];
-    const prefix = typing ? queryTokens[queryTokens.length - 1] : null;
-    return words.match(whole, prefix, { limit, idOf: names.idOf });
+  const typing = (text) => !/\s$/.test(text);
+  function wholeWords(text) {
+    const queryTokens = tokens(text);
+    return [...new Set(typing(text) ? queryTokens.slice(0, -1) : queryTokens)];
+  }
+
+  function byWords(text, queryTokens, limit, signal) {
+    const prefix = typing(text) ? queryTokens[queryTokens.length - 1] : null;
+    return words.match(wholeWords(text), prefix, { limit, idOf: names.idOf, signal });
   }
 
   function coversAll(text, queryTokens) {
@@ -137,5 +149,5 @@ export function createSearch(fetcher, urls) {
       .filter((e) => !seen.has(e.vertex) && seen.add(e.vertex))
       .sort((a, b) => (b.downloads ?? -1) - (a.downloads ?? -1) || a.vertex - b.vertex);
   }
-  return { lookup };
+  return { lookup, prefetch };
 }

@@ -1,8 +1,13 @@
 // Typeahead search box: ARIA combobox, ↑/↓/Enter/Escape, results as id + downloads.
+//
+// On a slow link every keystroke shows something at once: the results already on screen that still match
+// what is typed, marked "Searching…", while the lookup runs; the search files this text needs start loading
+// on the keystroke itself (search.prefetch), not after the typing pause.
 
 import { formatCount, h } from './dom.js';
+import { tokens } from './normalise.js';
 
-const DEBOUNCE_MS = 90;
+const DEBOUNCE_MS = 120; // a pause in the typing; the files start loading on each key anyway
 
 export function createSearchBox(root, search, { onChoose }) {
   const input = h('input', {
@@ -61,24 +66,45 @@ export function createSearchBox(root, search, { onChoose }) {
     ]);
   }
 
-  function render(query) {
+  const note = (text, className = 'note') => h('li', { class: `result ${className}`, role: 'presentation', text });
+
+  // `pending`: the results are what is left of a shorter query's, the lookup of `query` still running.
+  function render(query, { pending = false } = {}) {
     if (!query.trim()) return close();
-    const items = results.length ? results.map(option) : [h('li', { class: 'result empty', role: 'presentation', text: complete ? 'No model matches.' : 'No match among the most downloaded models.' })];
-    if (!complete && results.length) items.push(h('li', { class: 'result note', role: 'presentation', text: 'More may match among less downloaded models: add a word.' }));
+    const items = results.map(option);
+    if (pending) items.push(note('Searching…', 'note searching'));
+    else if (!results.length) items.push(note(complete ? 'No model matches.' : 'No match among the most downloaded models.', 'empty'));
+    else if (!complete) items.push(note('More may match among less downloaded models: add a word.'));
     list.replaceChildren(...items);
     list.hidden = false;
-    list.dataset.query = query;
+    if (pending) delete list.dataset.query;
+    else list.dataset.query = query;
+    list.setAttribute('aria-busy', String(pending));
     input.setAttribute('aria-expanded', 'true');
-    status.textContent = `${results.length} result${results.length === 1 ? '' : 's'}`;
+    if (!pending) status.textContent = `${results.length} result${results.length === 1 ? '' : 's'}`;
     setActive(results.length ? 0 : -1);
   }
+
+  // What is shown already and still matches `query` (every word a prefix of one of the id's), at once.
+  function narrow(query) {
+    const words = tokens(query);
+    results = results.filter((r) => {
+      const own = tokens(r.id);
+      return words.every((w) => own.some((t) => t.startsWith(w)));
+    });
+    render(query, { pending: true });
+  }
+
+  let running = null; // the AbortController of the lookup in progress
 
   async function update() {
     const query = input.value;
     const mine = ++seq;
+    running?.abort();
+    running = new AbortController();
     let found = { results: [], complete: true };
     try {
-      found = await search.lookup(query, 10);
+      found = await search.lookup(query, 10, { signal: running.signal });
     } catch (error) {
       console.warn('search failed:', error);
     }
@@ -89,6 +115,10 @@ export function createSearchBox(root, search, { onChoose }) {
 
   input.addEventListener('input', () => {
     clearTimeout(timer);
+    seq += 1; // a lookup still running is for older text: its answer is dropped, its walk stopped
+    running?.abort();
+    search.prefetch(input.value);
+    narrow(input.value);
     timer = setTimeout(update, DEBOUNCE_MS);
   });
   input.addEventListener('focus', () => input.value.trim() && results.length && render(input.value));

@@ -51,6 +51,7 @@ export function createWords(fetcher, urls) {
       });
       return { common, sorted: tokens, page: data.page, shards: frontDecode(decodeVarints(data.s), data.u) };
     });
+    indexPromise.catch(() => (indexPromise = null)); // a failed fetch is tried again by the next query
     return indexPromise;
   }
 
@@ -153,8 +154,9 @@ export function createWords(fetcher, urls) {
 
   // The models having every word of `words` and a token starting with `prefix` (null: none), best first:
   // { results: [{ vertex, downloads }], complete } -- complete false when the budget cut the walk short.
-  // `idOf(vertex)` gives ids, for checking a prefix too short to merge.
-  async function match(words, prefix, { limit = 10, idOf }) {
+  // `idOf(vertex)` gives ids, for checking a prefix too short to merge; `signal` (an AbortSignal) stops a
+  // walk whose query was typed over.
+  async function match(words, prefix, { limit = 10, idOf, signal = null }) {
     const start = fetcher.total();
     const cost = () => fetcher.total() - start; // this query's files (the ids it checks included)
     const cursors = await Promise.all(words.map(wordCursor));
@@ -165,11 +167,12 @@ export function createWords(fetcher, urls) {
       else check = prefix;
     }
     if (!cursors.length) return { results: [], complete: true };
+    await Promise.all(cursors.map((c) => c.seek(0))); // every list's first page at once, not one after another
     cursors.sort((a, b) => a.count - b.count); // the rarest word leads
     const results = [];
     let r = 0;
     while (results.length < limit) {
-      if (cost() > BUDGET) return { results, complete: false };
+      if (cost() > BUDGET || signal?.aborted) return { results, complete: false };
       const candidate = await cursors[0].seek(r);
       if (candidate === Infinity) break;
       let next = candidate;
@@ -193,5 +196,10 @@ export function createWords(fetcher, urls) {
     return { results, complete: true };
   }
 
-  return { match };
+  // Load the index and the first page of each whole word's list while the rest is being typed.
+  function prefetch(words) {
+    for (const word of words) wordCursor(word).then((c) => c.seek(0)).catch(() => {});
+  }
+
+  return { match, prefetch };
 }
