@@ -24,6 +24,8 @@ export function createUrls(data) {
     labels: typeof data.labels === 'string' ? data.labels : null, // map labels, optional
     licences: licenceUrls(data.licences), // declared-licence changes, optional
     words: wordUrls(data.words), // the word index (any word order), optional
+    // close-up cells (ids, downloads, legend codes of a pick cell's models), optional
+    nearCell: typeof data.near?.template === 'string' ? (z, x, y) => fill(data.near.template, { z, x, y }) : null,
   };
 }
 

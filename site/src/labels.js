@@ -4,9 +4,10 @@
 
 import { h } from './dom.js';
 
-const UI =
+// What no label may cover: the page's cards and controls, and the open model's ring.
+export const UI =
   '.chrome:not([hidden]), #overlay-note:not([hidden]), .map-control, #share-popup:not([hidden]), ' +
-  '#search-results:not([hidden])';
+  '#search-results:not([hidden]), .atlas-marker';
 const PAD = 3; // px between a label and anything else
 
 function overlaps(a, b) {
@@ -84,6 +85,12 @@ export function createLabels(view, labelsUrl, fetcher) {
       .catch((error) => console.warn('labels unavailable:', error));
   }
 
-  // Re-check against the UI after a card opens or closes (the map may not move).
-  return { refresh: () => requestAnimationFrame(declutter) };
+  // Re-check against the UI after a card opens or closes (the map may not move); hidden in the close-up,
+  // which names every model itself.
+  return {
+    refresh: () => requestAnimationFrame(declutter),
+    setHidden: (hidden) => {
+      drawing.pane.hidden = hidden;
+    },
+  };
 }

@@ -2,14 +2,21 @@
 // `"overlay": true`) draw on top of the base layer. No layer is known by its id.
 
 export const OVERZOOM = 2; // zoom levels past a layer's deepest tiles, drawn by scaling those up
+// Zoom levels past the deepest tiles where the viewer draws and names the models itself (closeup.js), when
+// the atlas has close-up cells: deep enough that the densest views leave room for every name.
+export const CLOSEUP_ZOOMS = 6;
+
+// The first zoom drawn as a close-up: one level past a layer's deepest tiles, where they start to blur.
+export const closeupFrom = (layer) => (layer?.max_zoom ?? 0) + 1;
 
 export const isOverlay = (layer) => layer.overlay === true;
 
 // Zooms at which a layer has something to show: from its first tiles (any zoom out when that is 0) to
-// OVERZOOM past its last.
+// OVERZOOM past its last; a base layer's colours go on into the close-up.
 export function inZoomRange(layer, zoom) {
   const min = layer.min_zoom > 0 ? layer.min_zoom : -Infinity;
-  return zoom >= min - 1e-9 && zoom <= (layer.max_zoom ?? 0) + OVERZOOM + 1e-9;
+  const max = isOverlay(layer) ? (layer.max_zoom ?? 0) + OVERZOOM : Infinity;
+  return zoom >= min - 1e-9 && zoom <= max + 1e-9;
 }
 
 export function splitLayers(layers) {

@@ -3,13 +3,14 @@
 
 import './style.css';
 import { ATLAS_URL, createUrls } from './config.js';
+import { createCloseup } from './closeup.js';
 import { createDetails } from './details.js';
 import { h } from './dom.js';
 import { createFetcher } from './fetcher.js';
 import { createHover } from './hover.js';
-import { createLabels } from './labels.js';
+import { createLabels, UI } from './labels.js';
 import { createLayerSwitcher } from './layers.js';
-import { relationLegend } from './layerspec.js';
+import { closeupFrom, relationLegend } from './layerspec.js';
 import { createLicenceChanges } from './licences.js';
 import { ancestry, descendants } from './lineage.js';
 import { createMap } from './map.js';
@@ -48,7 +49,7 @@ async function start() {
   let seq = 0;
   let overlayWanted = true;
 
-  const view = createMap($('map'), atlas, { interactive: !EMBED });
+  const view = createMap($('map'), atlas, { interactive: !EMBED, closeup: Boolean(urls.nearCell) });
   if (!EMBED) view.on('click', ({ x, y }) => pick(x, y, PICK_PIXELS / 2 ** view.zoom()));
   view.on('moveend', onMove);
   const state = () => ({ m: shown, view: view.view(), l: base, o: overlays });
@@ -57,6 +58,18 @@ async function start() {
   if (initial.view) view.setView(initial.view);
   const labels = createLabels(view, urls.labels, fetcher);
   if (!EMBED) createHover(view, picker, details, { relationOf });
+  const closeup = urls.nearCell ? createCloseup(view, fetcher, urls, picker, { layers: view.bases, uiSelector: UI }) : null;
+  // Past the raster's detail the close-up draws and names the models, in place of the tiles and map labels.
+  function updateCloseup() {
+    if (!closeup) return;
+    const on = view.zoom() >= closeupFrom(view.bases.find((l) => l.id === base)) - 1e-6;
+    view.showBase(!on);
+    labels.setHidden(on);
+    closeup.update(on);
+  }
+  closeup?.setBase(base);
+  updateCloseup();
+  view.on('moveend', updateCloseup);
 
   const panel = EMBED
     ? null
@@ -82,6 +95,8 @@ async function start() {
       collapsed: MOBILE.matches,
       onBase: (id) => {
         base = view.setBase(id);
+        closeup?.setBase(base);
+        updateCloseup();
         url.replace(state());
       },
       onOverlays: (ids) => {
@@ -161,6 +176,7 @@ async function start() {
     labels.refresh();
     document.title = `${model.id} · ${title}`;
     view.mark(model.x, model.y);
+    closeup?.select(model.vertex);
     if (focus) view.focus(model.x, model.y, { animate, offset: panelOffset() });
     const [up, down] = await Promise.all([ancestry(details, model), descendants(details, model)]);
     if (mine !== seq) return;
@@ -185,6 +201,7 @@ async function start() {
     overlay.clear();
     labels.refresh();
     view.unmark();
+    closeup?.select(null);
     document.title = title;
     if (updateUrl) url.push(state());
   }
@@ -195,7 +212,10 @@ async function start() {
     const was = shown;
     const reopen = next.m !== null && (next.m !== was || !lineage);
     shown = next.m;
-    if (next.l && next.l !== base) base = view.setBase(next.l);
+    if (next.l && next.l !== base) {
+      base = view.setBase(next.l);
+      closeup?.setBase(base);
+    }
     overlays = view.setOverlays(next.o);
     switcher?.set(base, overlays);
     if (next.view && !view.sameView(next.view, view.view())) view.setView(next.view);

@@ -5,14 +5,14 @@
 //   geometry project(x, y) -> {x, y} container px; unproject(px, py) -> {x, y} world; zoom(); bounds(pad)
 //   drawing  drawing(name, {zIndex, canvas}) -> a pane with line(), circle(), label() and clear()
 //   view     view() / setView({z, x, y}), focus(x, y), fit(box), sameView(a, b); mark(x, y) / unmark()
-//   layers   setBase(id), setOverlays(ids), bases, overlays; container, the map's element
+//   layers   setBase(id), showBase(visible), setOverlays(ids), bases, overlays; container, the map's element
 // Swapping Leaflet for another library means rewriting this file only.
 
 import 'leaflet/dist/leaflet.css';
 import * as L from 'leaflet/dist/leaflet-src.esm.js';
 import { TRANSPARENT_PNG } from './config.js';
 import { safeColor } from './dom.js';
-import { OVERZOOM, splitLayers } from './layerspec.js';
+import { CLOSEUP_ZOOMS, OVERZOOM, splitLayers } from './layerspec.js';
 import { createBitmap } from './normalise.js';
 
 const toLatLng = (x, y) => L.latLng(-y, x);
@@ -82,7 +82,8 @@ function createDrawing(map, name, { zIndex, canvas = false }) {
   };
 }
 
-export function createMap(element, atlas, { interactive = true }) {
+// `closeup`: the map zooms CLOSEUP_ZOOMS past the deepest tiles (the close-up draws there), not OVERZOOM.
+export function createMap(element, atlas, { interactive = true, closeup = false }) {
   const { bases, overlays } = splitLayers(atlas.layers);
   const all = [...bases, ...overlays];
   const size = atlas.world.size || 256;
@@ -91,7 +92,7 @@ export function createMap(element, atlas, { interactive = true }) {
   const map = L.map(element, {
     crs: L.CRS.Simple,
     minZoom: -2,
-    maxZoom: deepest + OVERZOOM,
+    maxZoom: deepest + (closeup ? Math.max(OVERZOOM, CLOSEUP_ZOOMS) : OVERZOOM),
     zoomSnap: 0.25,
     zoomDelta: 0.5,
     wheelPxPerZoomLevel: 90,
@@ -121,6 +122,11 @@ export function createMap(element, atlas, { interactive = true }) {
     tiles.get(base).addTo(map);
     element.style.background = safeColor(layer.background, '#0b0e14');
     return base;
+  }
+
+  // The base layer's tiles shown or not (the close-up draws the models instead).
+  function showBase(visible) {
+    if (base) tiles.get(base).setOpacity(visible ? 1 : 0);
   }
 
   function setOverlays(ids) {
@@ -209,6 +215,7 @@ export function createMap(element, atlas, { interactive = true }) {
     setView,
     sameView,
     setBase,
+    showBase,
     setOverlays,
     bases,
     overlays,

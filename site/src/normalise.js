@@ -43,6 +43,9 @@ const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i += 1) DIGIT[ALPHABET.charCodeAt(i)] = i;
 
+// The value of one character of a fixed or code stream (-1 for a character outside the alphabet).
+export const digit = (ch) => DIGIT[ch.charCodeAt(0)] ?? -1;
+
 // A varint stream (5 bits a character, the last of a number below 32) as a reader.
 export function createReader(text) {
   let pos = 0;

@@ -54,5 +54,18 @@ export function createPicker(fetcher, urls, data) {
     return best;
   }
 
-  return { nearest };
+  // The occupied cells meeting a world box [[x0, y0], [x1, y1]], as [cx, cy], at most `max` of them.
+  function cellsIn([[x0, y0], [x1, y1]], max = 64) {
+    const clamp = (v) => Math.max(0, Math.min(side - 1, Math.floor(v / cellSize)));
+    const cells = [];
+    for (let cy = clamp(y0); cy <= clamp(y1); cy += 1) {
+      for (let cx = clamp(x0); cx <= clamp(x1); cx += 1) if (occupied(cy * side + cx)) cells.push([cx, cy]);
+    }
+    return cells.length <= max ? cells : [];
+  }
+
+  // A cell's points as [x, y, vertex], vertices ascending.
+  const pointsIn = async (cx, cy) => pointsOf(await fetcher.json(urls.pickCell(zoom, cx, cy)), cx, cy);
+
+  return { nearest, cellsIn, pointsIn, zoom };
 }
