@@ -1,5 +1,7 @@
 """Search that finds what you typed, on the embedded real sample: an exact id comes first (then an exact name
-without its owner) and Enter opens it, even pressed before the results show.
+without its owner) and Enter opens it, even pressed before the results show; words match in any order (every
+model with all of them, most downloaded first, ties in id order); on a slow link typing shows something at
+once and fetches nothing twice.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from browser_util import new_page, wait_panel
 
 pytestmark = pytest.mark.browser
 
+WORD_ORDERS = ["llama 3.1 8b gguf", "8b gguf llama", "gguf llama 3 8b", "GGUF 8B Llama 3.1"]
 # Each is outranked by downloads by a relative that contains it (-Instruct, -mini-instruct, -Chat-GGUF).
 EXACT_IDS = ["Qwen/Qwen2.5-7B", "meta-llama/Llama-3.1-8B", "microsoft/phi-4", "TheBloke/Llama-2-7B-GGUF"]
 
@@ -96,4 +99,28 @@ def test_typing_on_a_slow_link_narrows_at_once_and_reuses_fetches(browser: Any, 
     assert final and all("mistral" in i.lower() and "instr" in i.lower() for i in final)
     assert page.locator("#search-results .searching").count() == 0
     assert len(requests) == len(set(requests))  # nothing fetched twice
+    assert watch.problems == []
+
+
+def _all_words(positions: pd.DataFrame, query: str) -> list[str]:
+    """Brute force: the ids having every whole word and, for the last word, a token it starts; ranked by
+    downloads (unknown last), then id."""
+    from atlasgen.index.search import tokens
+
+    *whole, last = tokens(query)
+    own = positions["id"].map(lambda i: tokens(i))
+    hit = own.map(lambda t: set(whole) <= set(t) and any(x.startswith(last) for x in t))
+    found = positions[hit].assign(d=positions["downloads"].fillna(-1))
+    return found.sort_values(["d", "id"], ascending=[False, True])["id"].tolist()
+
+
+def test_words_match_in_any_order(browser: Any, base_url: str, site: Path) -> None:
+    positions = pd.read_parquet(site / "positions.parquet", columns=["id", "downloads"])
+    page, watch = new_page(browser)
+    page.goto(base_url + "/")
+    shown = {query: _results(page, query) for query in WORD_ORDERS}
+    for query, ids in shown.items():
+        assert ids == _all_words(positions, query)[:10], query
+        builds = [i for i in ids if i.endswith("/Meta-Llama-3.1-8B-Instruct-GGUF")]
+        assert len(builds) >= 3, query  # the popular builds that match every word, whatever their order
     assert watch.problems == []

@@ -6,6 +6,7 @@ list of id separators (for deep links) goes into atlas.json. All files are compa
 numbers travel as varint / fixed-width character streams and strings front-coded (``codec.py``).
 
 * ``data/search/{key}.json`` -- prefix tree over id phrases (``search.py``).
+* ``data/words/**`` -- every model by each token of its id, for queries in any word order (``words.py``).
 * ``data/names/{block}.json``, ``data/names/sep/{group}.json`` -- ids by vertex, and id -> vertex
   (``names.py``).
 * ``data/dict.json``, ``data/detail/{chunk}.json`` -- facts and lineage by vertex (``details.py``).
@@ -34,6 +35,7 @@ from atlasgen.index.licence_changes import write_licence_changes
 from atlasgen.index.names import write_names
 from atlasgen.index.pick import write_pick
 from atlasgen.index.search import write_search
+from atlasgen.index.words import write_words
 from atlasgen.index.writer import SIZES, Sizes, Writer, counts
 
 __all__ = ["SIZES", "Sizes", "run", "write_index"]
@@ -67,7 +69,7 @@ def run(
 def write_index(
     nodes: pd.DataFrame, edges: pd.DataFrame, xy: np.ndarray, out_dir: Path, *, sizes: Sizes = SIZES
 ) -> dict[str, Any]:
-    """Write ``out_dir/data/{search,names,dict,detail,pick}`` and return their part of atlas.json's ``data``.
+    """Write ``out_dir/data/{search,words,names,dict,detail,pick}`` and return their part of atlas.json's ``data``.
 
     ``nodes`` / ``edges`` follow docs/contracts.md (index = vertex ordinal, sorted by id); ``xy`` is
     ``(N, 2)`` world coordinates. Any previous ``out_dir/data`` is replaced. Output is byte-for-byte
@@ -86,6 +88,7 @@ def write_index(
     rank = _rank(downloads)
     writer = Writer(data_dir)
     search = write_search(writer, ids, downloads, rank, sizes)
+    words = write_words(writer, ids, downloads, rank, sizes)
     names = write_names(writer, ids, sizes)
     details = write_details(writer, nodes, edges, xy, ids, downloads, rank, sizes)
     pick = write_pick(writer, xy, sizes)
@@ -96,6 +99,7 @@ def write_index(
         "bytes": sum(writer.bytes.values()),
         "parts": {k: {"files": writer.files[k], "bytes": writer.bytes[k]} for k in sorted(writer.files)},
         "search": search,
+        "words": words,
         "names": names,
         "details": details,
         "pick": pick,

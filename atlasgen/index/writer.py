@@ -31,6 +31,10 @@ class Sizes:
     children_cap: int = 30  # children listed per model (the most downloaded)
     pick_max: int = 1500  # most points in a pick cell, reached at the smallest grid zoom in pick_zooms
     pick_zooms: tuple[int, ...] = tuple(range(2, 10))
+    words_rare: int = 600  # a token of at most this many models shares a shard file with others
+    words_page: int = 4096  # ranks per page of a common token's list
+    words_shard: int = 12_000  # characters, about, above which a shard of rare tokens is split
+    words_block: int = 1024  # ranks per rank block (rank -> vertex, downloads)
 
 
 SIZES = Sizes()
