@@ -1,8 +1,8 @@
 """Low-level parsing for the snapshot readers: raw values made safe to carry, and CSV records.
 
 Values: text is stripped; control characters are removed and lone surrogates replaced; an id with nothing
-visible is missing; a value of the wrong type, a number that is not a finite count and a date that is not
-ISO 8601 are blanked. Each change is counted in the snapshot's `notes` (report.json's repairs).
+visible is missing; a value of the wrong type, a number that is not a count from 0 to MAX_COUNT and a date
+that is not ISO 8601 are blanked. Each change is counted in the snapshot's `notes` (report.json's repairs).
 
 CSV: `read_csv` reads the wanted columns of a CSV with the csv module, so that a malformed file is an
 InputError naming the data row and the line.
@@ -110,7 +110,8 @@ class Scrub:
 
 
 def _number(value: Any) -> float:
-    """A count from one raw value: NaN when missing, -1 (invalid) when it is not a finite number."""
+    """A count from one raw value: NaN when missing (NaN is missing in every format, as in a numeric column),
+    -1 (invalid) when it is not a finite number."""
     if missing(value):
         return math.nan
     if isinstance(value, (bool, np.bool_)):
@@ -124,11 +125,17 @@ def _number(value: Any) -> float:
         num = float(value)
     except (ValueError, OverflowError):
         return -1.0
-    return num if math.isfinite(num) else -1.0
+    return num if math.isfinite(num) or math.isnan(num) else -1.0
+
+
+# The largest count kept: the largest integer a float64 (the frames' number type) and a JavaScript number (the
+# viewer's) hold exactly. No Hub count comes near it; a larger one (1e30, 2**63) is not a count, and the
+# index's integer encodings (int64) could not hold it.
+MAX_COUNT = 2**53 - 1
 
 
 def numbers(col: Any, n: int, notes: dict[str, int], name: str) -> pd.Series:
-    """Non-negative finite numbers; anything else that is present is blanked and counted."""
+    """Numbers from 0 to MAX_COUNT; anything else that is present is blanked and counted (`invalid_<name>`)."""
     if col is None:
         return pd.Series([math.nan] * n)
     series = col if isinstance(col, pd.Series) else pd.Series(list(col), dtype=object)
@@ -137,7 +144,7 @@ def numbers(col: Any, n: int, notes: dict[str, int], name: str) -> pd.Series:
         nums[np.isinf(nums)] = -1.0
     else:
         nums = np.array([_number(v) for v in series], dtype="float64")
-    bad = nums < 0
+    bad = (nums < 0) | (nums > MAX_COUNT)  # NaN (missing) is neither
     bump(notes, f"invalid_{name}", int(bad.sum()))
     nums[bad] = np.nan
     return pd.Series(nums, dtype="float64")
