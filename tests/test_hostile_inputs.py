@@ -5,6 +5,9 @@ build neither crashes nor grows with what it drops."""
 from __future__ import annotations
 
 import json
+import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +86,68 @@ def test_a_build_with_huge_counts_writes_its_index(tmp_path: Path) -> None:
     assert written["repairs"]["invalid_likes"] == 4
     positions = pd.read_parquet(tmp_path / "site" / "positions.parquet")
     assert positions["downloads"].max() == MAX_COUNT
+
+
+# ------------------------------------------------------------------ item 10: CSV columns under other names
+
+
+def test_an_edge_csvs_relation_column_may_be_called_edge_and_unread_columns_are_named(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Was: every link of the hf-snapshot's shape (`source,target,edge`) "unknown" or an inferred merge."""
+    with caplog.at_level(logging.WARNING, logger="atlasgen.ingest"):
+        graph = graph_of("edge-column.edges.csv", "edge-column.nodes.csv")
+    assert graph.report["edges_by_relation"] == {"adapter": 1, "finetune": 1, "merge": 2, "quantized": 1}
+    assert "missing_relations" not in graph.report["repairs"]
+    assert "unknown_relations" not in graph.report["repairs"]
+    authors = dict(zip(graph.nodes["id"], graph.nodes["author"], strict=True))
+    assert authors["lora/one"] == "lora"  # the node file's `owner` column
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == [
+        f"{HOSTILE / 'edge-column.edges.csv'}: column(s) Weight not used (read: Source, Target, Edge)",
+        f"{HOSTILE / 'edge-column.nodes.csv'}: column(s) type, architecture not used (read: id, owner)",
+    ]
+
+
+def test_a_column_named_relation_comes_before_its_other_names(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="atlasgen.ingest"):
+        graph = graph_of("two-relation-columns.csv")
+    assert graph.report["edges_by_relation"] == {"quantized": 1}
+    assert "column(s) type not used (read: source, target, relation)" in caplog.text
+
+
+def test_the_cli_shows_the_unread_columns(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "atlasgen", "lineage", "--snapshot", str(HOSTILE / "edge-column.edges.csv"),
+         "--nodes", str(HOSTILE / "edge-column.nodes.csv"), "quant/one"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (
+        "column(s) Weight not used" in done.stderr and "column(s) type, architecture not used" in done.stderr
+    )
+    assert "quantized" in done.stdout and "fine/one" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--nodes", "edge-column.nodes.csv"], "a node file goes with a snapshot file (the embedded sample"),
+        (
+            ["huge-counts.jsonl", "--nodes", "edge-column.nodes.csv"],
+            "a node file goes only with a csv snapshot",
+        ),
+        (["--format", "csv"], "format 'csv' given without a snapshot file"),
+    ],
+)
+def test_a_node_file_without_an_edge_csv_is_one_error_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Was: `build --nodes FILE` without a snapshot charted the sample and ignored FILE without a word."""
+    done = subprocess.run(
+        [sys.executable, "-m", "atlasgen", "build", *args, "--out", str(tmp_path / "site"), "-q"],
+        capture_output=True, text=True, check=False, cwd=HOSTILE,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: ") and message in done.stderr
+    assert done.stderr.count("\n") == 1 and not (tmp_path / "site").exists()

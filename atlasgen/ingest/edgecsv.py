@@ -1,6 +1,7 @@
 """The `csv` format, for private registries that are not on the Hub: an edge CSV `source,target[,relation]`
-(parent, child) and an optional node CSV `id[,author,downloads,likes,licence|license,pipeline_tag,
-library_name,created_at]`.
+(parent, child; the relation column may also be called relationship, edge, edge_type, type or kind) and an
+optional node CSV `id[,author,downloads,likes,licence|license,pipeline_tag,library_name,created_at]` (other
+names in NODE_ALIASES). Header names match in any case; a column left unread is logged as a warning.
 
 Without a node file the models are the ids the edges name, without attributes; with one, its rows are the
 models and a child named only in the edges is added bare (counted as `children_only_in_edges`).
@@ -17,18 +18,22 @@ from atlasgen.ingest.frames import Snapshot, bare_models
 from atlasgen.ingest.parse import Scrub, dates, numbers, read_csv
 
 EDGE_COLUMNS = ("source", "target", "relation")
+# The relation column's other common names, in order of preference (the shared hf-snapshot calls it `edge`).
+EDGE_ALIASES = {"relation": ("relationship", "edge", "edge_type", "type", "kind")}
 NODE_FIELDS = ("id", "author", "created_at", "downloads", "likes", "licence", "pipeline_tag", "library_name")
 NODE_ALIASES = {
-    "license": "licence",
-    "createdAt": "created_at",
-    "task": "pipeline_tag",
-    "library": "library_name",
+    "id": ("model_id", "modelId"),
+    "author": ("owner",),
+    "licence": ("license",),
+    "created_at": ("createdAt",),
+    "pipeline_tag": ("task",),
+    "library_name": ("library",),
 }
 
 
 def read_edge_csv(path: Path, nodes: Path | None = None) -> Snapshot:
     """Read an edge CSV and, if given, its node CSV."""
-    edges = read_csv(path, EDGE_COLUMNS, required=2)
+    edges = read_csv(path, EDGE_COLUMNS, required=2, aliases=EDGE_ALIASES)
     if edges.empty:
         raise InputError(path, "empty snapshot: a header but no edge rows")
     notes: dict[str, int] = {}

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.errors import InputError
+
+log = logging.getLogger("atlasgen.ingest")
 
 
 def missing(value: Any) -> bool:
@@ -200,9 +204,18 @@ def replace_surrogates(value: Any) -> Any:
 
 
 def read_csv(
-    path: Path, columns: tuple[str, ...], *, required: int, aliases: dict[str, str] | None = None
+    path: Path,
+    columns: tuple[str, ...],
+    *,
+    required: int,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
 ) -> pd.DataFrame:
     """`columns` of a CSV (the first `required` must be there) as text, "" for empty: one row per record.
+
+    Header names match in any case. `aliases` names, per column, other names it may have, in order of
+    preference: the column's own name first, then the first alias the header has. Every header column left
+    unread is logged as a warning (logger `atlasgen.ingest`), so that data read under a name atlasgen does not
+    know is never dropped without a word.
 
     Blank lines are skipped, so row N is the file's N-th data record. Malformed CSV is an InputError naming
     the row and line: an unclosed or stray quote, more fields than the header, bytes that are not UTF-8, or
@@ -233,8 +246,8 @@ def read_csv(
                     path, f"not UTF-8 text (line {start})", row=len(rows) + 1 if header else None
                 )
             if header is None:
-                header = [(aliases or {}).get(h.strip(), h.strip()) for h in fields]
-                index = _header_index(path, header, columns, required)
+                header = [h.strip() for h in fields]
+                index = _header_index(path, header, columns, required, aliases or {})
                 continue
             values = [fields[i] if 0 <= i < len(fields) else "" for i in index]
             extra = len(fields) > len(header)
@@ -261,14 +274,35 @@ CSV_PROBLEMS = {
 }
 
 
-def _header_index(path: Path, header: list[str], columns: tuple[str, ...], required: int) -> list[int]:
-    absent = [c for c in columns[:required] if c not in header]
+def _header_index(
+    path: Path,
+    header: list[str],
+    columns: tuple[str, ...],
+    required: int,
+    aliases: Mapping[str, tuple[str, ...]],
+) -> list[int]:
+    """The header position of each of `columns` (-1: absent); logs the header columns left unread."""
+    lower = [h.lower() for h in header]
+    chosen = [next((n for n in (c, *aliases.get(c, ())) if n.lower() in lower), c) for c in columns]
+    absent = [c for c, name in zip(columns[:required], chosen, strict=False) if name.lower() not in lower]
     if absent:
         raise InputError(path, f"missing column(s) {', '.join(absent)}; found {', '.join(header)}")
-    twice = [c for c in columns if header.count(c) > 1]
+    twice = [name for name in chosen if lower.count(name.lower()) > 1]
     if twice:
         raise InputError(path, f"column(s) {', '.join(twice)} given twice in the header")
-    return [header.index(c) if c in header else -1 for c in columns]
+    index = [lower.index(name.lower()) if name.lower() in lower else -1 for name in chosen]
+    for col, i in zip(columns, index, strict=True):
+        if i >= 0 and header[i].lower() != col.lower():
+            log.info("%s: column %s read as %s", path, header[i], col)
+    unused = [h for i, h in enumerate(header) if i not in index]
+    if unused:
+        log.warning(
+            "%s: column(s) %s not used (read: %s)",
+            path,
+            ", ".join(h or "(unnamed)" for h in unused),
+            ", ".join(header[i] for i in index if i >= 0),
+        )
+    return index
 
 
 def _has_surrogate(text: str) -> bool:

@@ -116,7 +116,16 @@ def read_snapshot(path: Path | None, *, fmt: str | None = None, nodes: Path | No
 
     `nodes` is a node file, for a format that takes one."""
     if path is None:
-        snap = _read(get_format(detect_format(SAMPLE)), SAMPLE, None)
+        sample = get_format(detect_format(SAMPLE))
+        if nodes is not None:  # a node file with no snapshot was once read as nothing, without a word
+            raise InputError(
+                nodes, f"a node file goes with a snapshot file (the embedded sample is {sample.name})"
+            )
+        if fmt is not None and fmt != sample.name:
+            raise AtlasgenError(
+                f"format {fmt!r} given without a snapshot file (the embedded sample is {sample.name})"
+            )
+        snap = _read(sample, SAMPLE, None)
         snap.source.update(label=SAMPLE_LABEL, path="embedded:hub-sample.parquet", date="2025-06-11")
         return snap
     if not path.is_file():

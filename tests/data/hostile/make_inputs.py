@@ -63,8 +63,42 @@ def huge_counts() -> None:
     pq.write_table(table, HERE / "huge-counts.parquet")
 
 
+# ------------------------------------------------------------------ item 10: CSV columns under other names
+
+
+def csv_columns() -> None:
+    """An edge CSV shaped like the shared hf-snapshot (`source,target,edge`, relations spelled `finetuned`,
+    `merged`) with a column atlasgen does not read, and its node CSV `id,type,owner,architecture`."""
+    write_lines(
+        "edge-column.edges.csv",
+        [
+            "Source,Target,Edge,Weight",
+            "base/model,fine/one,finetuned,1",
+            "fine/one,quant/one,quantized,1",
+            "base/model,merge/one,merged,0.5",
+            "fine/one,merge/one,merged,0.5",
+            "base/model,lora/one,adapter,1",
+        ],
+    )
+    write_lines(
+        "edge-column.nodes.csv",
+        [
+            "id,type,owner,architecture",
+            "base/model,base,base,llama",
+            "fine/one,finetuned,fine,llama",
+            "quant/one,quantized,quant,llama",
+            "merge/one,merged,merge,llama",
+            "lora/one,adapter,lora,unknown",
+        ],
+    )
+    write_lines(
+        "two-relation-columns.csv", ["source,target,type,relation", "a/base,a/child,weights,quantized"]
+    )
+
+
 def main() -> None:
     huge_counts()
+    csv_columns()
 
 
 if __name__ == "__main__":
