@@ -5,6 +5,7 @@ and an --out that cannot work (the current directory, a name too long) is refuse
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -133,3 +134,91 @@ def test_a_name_too_long_for_the_work_folder_is_refused_before_any_stage(
     assert "the name is 240 bytes; the build's work folder beside it adds" in result.output
     assert "\n" not in result.output.strip()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def record_of(site: Path) -> dict[str, str | None]:
+    from atlasgen.pipeline.userfiles import RECORD
+
+    entries: dict[str, str | None] = json.loads((site / RECORD).read_text(encoding="utf-8"))["entries"]
+    return entries
+
+
+def test_the_record_lists_what_atlasgen_wrote_and_is_reproducible(snapshot: Path, tmp_path: Path) -> None:
+    from atlasgen.pipeline.userfiles import RECORD, digest
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert build(snapshot, first).exit_code == build(snapshot, second).exit_code == 0
+    entries = record_of(first)
+    assert set(entries) == {p.name for p in first.iterdir()} - {RECORD}
+    assert entries["report.json"] is None  # holds the run's timings: atlasgen's, never compared
+    assert entries["tiles"] == digest(first / "tiles") and entries["index.html"] == digest(
+        first / "index.html"
+    )
+    assert (first / RECORD).read_bytes() == (second / RECORD).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["edit index.html", "add data/mine.txt", "add tiles/README.md", "link atlas.json"],
+)
+def test_a_change_to_what_atlasgen_wrote_is_refused_before_any_stage(
+    snapshot: Path, tmp_path: Path, change: str
+) -> None:
+    site = tmp_path / "site"
+    assert build(snapshot, site).exit_code == 0
+    verb, name = change.split(" ")
+    path = site / name
+    if verb == "edit":
+        path.write_text(path.read_text(encoding="utf-8") + "<!-- my analytics -->", encoding="utf-8")
+    elif verb == "add":
+        path.write_text("mine", encoding="utf-8")
+    else:
+        path.rename(site / "atlas.real.json")
+        path.symlink_to("atlas.real.json")
+    (site / "report.json").write_text("{}", encoding="utf-8")  # not compared: rewritten by every build
+    before = {p.name: p.lstat().st_mtime_ns for p in site.rglob("*")}
+    result = build(snapshot, site)
+    top = name.split("/")[0]
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert f"{site}: {top} changed since atlasgen wrote it" in result.output
+    assert {p.name: p.lstat().st_mtime_ns for p in site.rglob("*")} == before
+    assert litter(tmp_path) == []
+
+
+def test_only_entries_the_record_lists_are_replaced(snapshot: Path, tmp_path: Path) -> None:
+    from atlasgen.pipeline.userfiles import RECORD, digest
+
+    site = tmp_path / "site"
+    assert build(snapshot, site).exit_code == 0
+    # An entry an older atlasgen wrote and this one does not: recorded, unchanged, so it goes.
+    (site / "old-output.json").write_text("{}", encoding="utf-8")
+    record = json.loads((site / RECORD).read_text(encoding="utf-8"))
+    record["entries"]["old-output.json"] = digest(site / "old-output.json")
+    (site / RECORD).write_text(json.dumps(record), encoding="utf-8")
+    (site / "CNAME").write_text("example.org\n", encoding="utf-8")
+    assert build(snapshot, site).exit_code == 0
+    assert not (site / "old-output.json").exists() and (site / "CNAME").is_file()
+    assert "CNAME" not in record_of(site)
+    # A file of the user's under a name the new site writes: the build refuses instead of replacing it.
+    record = json.loads((site / RECORD).read_text(encoding="utf-8"))
+    del record["entries"]["trends.html"]
+    (site / RECORD).write_text(json.dumps(record), encoding="utf-8")
+    (site / "trends.html").write_text("my own trends page", encoding="utf-8")
+    result = build(snapshot, site)
+    assert result.exit_code == 1
+    assert f"{site / 'trends.html'}: not written by atlasgen, and the new site has its own" in result.output
+    assert (site / "trends.html").read_text(encoding="utf-8") == "my own trends page"
+    assert litter(tmp_path) == [".site.stages"]  # what was built waits for a resumed build
+
+
+def test_a_site_without_a_record_keeps_what_the_new_site_does_not_write(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    from atlasgen.pipeline.userfiles import RECORD
+
+    site = tmp_path / "site"
+    assert build(snapshot, site).exit_code == 0
+    (site / RECORD).unlink()  # as a site built before atlasgen kept the record
+    (site / "CNAME").write_text("example.org\n", encoding="utf-8")
+    assert build(snapshot, site).exit_code == 0
+    assert (site / "CNAME").read_text(encoding="utf-8") == "example.org\n" and "CNAME" not in record_of(site)

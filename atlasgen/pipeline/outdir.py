@@ -16,9 +16,10 @@ A build writes the site into ``.<name>.building-<pid>-<random>`` beside ``out`` 
   (the shell would be left in a deleted folder); a name too long for the work directory's is refused. A
   symbolic link ``out`` (one of this user's own) is followed: the site is built into its target, beside
   which the work directory goes, and the link is left as it is; another user's link is refused.
-* **Files atlasgen did not write survive**: every entry of the old ``out`` that the new site does not write
-  (a GitHub Pages ``CNAME``, a ``.git`` of a Pages branch, the snapshot the build reads) is hard-linked
-  into the new site before the swap (userfiles.py), so it is in the site at every instant.
+* **Files atlasgen did not write survive**: every site records what atlasgen wrote into it; an entry of the
+  old ``out`` it does not list (a GitHub Pages ``CNAME``, a ``.git`` of a Pages branch, the snapshot the
+  build reads) is hard-linked into the new site before the swap, so it is in the site at every instant, and
+  a listed entry that changed since makes the build refuse before any stage (userfiles.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 from atlasgen.errors import BuildError
-from atlasgen.pipeline.userfiles import carry_over, written_by_atlasgen
+from atlasgen.pipeline.userfiles import carry_over, changed, write_record, written_by_atlasgen
 
 log = logging.getLogger("atlasgen")
 
@@ -89,6 +90,12 @@ def _not_replaceable(out: Path) -> str | None:
     if any(out.iterdir()) and not written_by_atlasgen(out):
         return (
             f"{out}: not empty and not an atlas (no atlas.json written by atlasgen); refusing to replace it"
+        )
+    if edited := changed(out):
+        names, it = ", ".join(edited), "it" if len(edited) == 1 else "them"
+        return (
+            f"{out}: {names} changed since atlasgen wrote {it} (a file added, removed or edited); refusing "
+            f"to replace {it}: move your files out of the site, or delete {names} to have {it} written anew"
         )
     return None
 
@@ -152,6 +159,7 @@ def swap_in(work: Path, out: Path) -> None:
     """Make the complete site in ``work`` the site at ``out``, replacing any previous one but keeping every
     entry of it that the new site does not write."""
     work.chmod(0o755)
+    write_record(work)
     if kept := carry_over(out, work):
         log.info("kept in %s what atlasgen did not write: %s", out, ", ".join(kept))
     if out.exists() and exchange(work, out):
