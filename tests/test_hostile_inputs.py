@@ -151,3 +151,125 @@ def test_a_node_file_without_an_edge_csv_is_one_error_line(
     assert done.returncode == 1
     assert done.stderr.startswith("Error: ") and message in done.stderr
     assert done.stderr.count("\n") == 1 and not (tmp_path / "site").exists()
+
+
+# ------------------------------------------------------------------ item 11: ids in another case
+
+MSC = Path(__file__).resolve().parents[2] / "shared" / "data" / "msc-weekly"
+
+
+def links_of(graph: Graph) -> set[tuple[str, str, str]]:
+    ids = graph.nodes["id"].to_numpy()
+    edges = graph.edges
+    return set(zip(ids[edges["source"]], ids[edges["target"]], edges["relation"], strict=True))
+
+
+def test_a_parent_named_in_another_case_is_its_model_and_exact_ids_win() -> None:
+    graph = graph_of("case-ids.jsonl")
+    assert links_of(graph) == {
+        ("Org/Base-Model", "a/lower-child", "finetune"),  # was: a virtual org/base-model
+        ("Org/Base-Model", "a/exact-child", "quantized"),
+        ("X/DUP", "a/ambiguous-child", "adapter"),  # X/Dup or x/dup? neither: a missing parent
+        ("x/dup", "a/exact-dup-child", "adapter"),  # exact, though X/Dup differs only in case
+    }
+    virtual = set(graph.nodes.loc[graph.nodes["virtual"], "id"])
+    assert virtual == {"X/DUP"}
+    assert graph.report["repairs"] == {
+        "case_insensitive_parents": 2,  # org/base-model, and self/model ...
+        "self_loops": 1,  # ... which makes Self/Model its own parent
+        "missing_parents_added_as_virtual": 1,
+    }
+    # counted, not merged: X/Dup, x/dup and the virtual X/DUP; café as NFC and as NFD
+    assert graph.report["lookalike_ids"] == {"case": 3, "unicode": 2}
+    assert {"caf\u00e9/model", "cafe\u0301/model"} <= set(graph.nodes["id"])
+
+
+def test_renamed_models_children_find_them_in_real_weekly_data() -> None:
+    """Two real Hub models renamed in case (msc-weekly, as of 2025-04-30) whose children name the old
+    spelling: each child keeps its link to the renamed model, none becomes a missing parent."""
+    graph = graph_of("case-renames.edges.csv", "case-renames.nodes.csv")
+    assert graph.report["repairs"] == {"case_insensitive_parents": 2}
+    assert graph.report["virtual"] == 0 and graph.report["edges"] == 11
+    parents = {p for p, _, _ in links_of(graph)}
+    assert parents == {"wwwtwwwt/whisper-tiny-no-specific-topic-V2", "nidum/Nidum-Gemma-3-4B-it-Uncensored"}
+
+
+@pytest.mark.skipif(not MSC.is_dir(), reason="needs ../shared/data/msc-weekly")
+def test_a_real_week_of_the_hub_resolves_its_parents_named_in_another_case(tmp_path: Path) -> None:
+    """The Hub as of 2025-06-04 (315,238 models): 8 of the 8,134 parents missing as spelled are a model
+    named in another case; the other 8,126 stay missing parents."""
+    weeks = sorted(p.stem[-4:] for p in MSC.glob("added_model_*.csv"))
+    added = pd.concat([pd.read_csv(MSC / f"added_model_{w}.csv", dtype=str) for w in weeks])
+    deleted = pd.concat([pd.read_csv(MSC / f"deleted_model_{w}.csv", dtype=str) for w in weeks])
+    rows = added[~added["Model ID"].isin(set(deleted["Model ID"]))].drop_duplicates("Model ID")
+    links = rows.assign(p=rows["Base Model"].fillna("").str.split(", ")).explode("p").query("p != ''")
+    edges = pd.DataFrame({"source": links["p"], "target": links["Model ID"], "relation": links["Type"]})
+    edges.to_csv(tmp_path / "week.csv", index=False)
+    rows[["Model ID"]].set_axis(["id"], axis=1).to_csv(tmp_path / "nodes.csv", index=False)
+    graph = build_graph(read_snapshot(tmp_path / "week.csv", nodes=tmp_path / "nodes.csv"))
+    assert graph.report["models"] == 315_238
+    assert graph.report["repairs"]["case_insensitive_parents"] == 8
+    assert graph.report["repairs"]["missing_parents_added_as_virtual"] == 8_126
+
+
+def test_an_edge_list_without_nodes_links_a_parent_only_spelling_to_its_child_model(tmp_path: Path) -> None:
+    """The shared hf-snapshot's one case, by hand: a parent-only id that differs only in case from a model
+    that is a child of its own is that model (was: two models, one of them only a spelling)."""
+    (tmp_path / "e.csv").write_text(
+        "source,target,relation\nq/base,e/Model-0.5b,finetune\ne/Model-0.5B,k/child,finetune\n"
+    )
+    graph = build_graph(read_snapshot(tmp_path / "e.csv"))
+    assert sorted(graph.nodes["id"]) == ["e/Model-0.5b", "k/child", "q/base"]
+    assert ("e/Model-0.5b", "k/child", "finetune") in links_of(graph)
+    assert graph.report["repairs"]["case_insensitive_parents"] == 1
+
+
+def test_lineage_and_figure_find_an_id_typed_in_another_case(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from atlasgen.cli import cli
+
+    runner = CliRunner()
+    lineage = ["lineage", "--snapshot", str(HOSTILE / "case-ids.jsonl")]
+    found = runner.invoke(cli, [*lineage, "ORG/BASE-MODEL", "--format", "json"])
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout)["model"]["id"] == "Org/Base-Model"
+    assert runner.invoke(cli, [*lineage, "x/dup", "--format", "json"]).exit_code == 0  # exact
+    ambiguous = runner.invoke(cli, [*lineage, "x/DUP"])
+    assert ambiguous.exit_code == 1
+    assert "'x/DUP' matches several ids that differ only in case: X/DUP, X/Dup, x/dup" in ambiguous.output
+    site = _grid_atlas(tmp_path / "site", "case-ids.jsonl")
+    figure = ["figure", "--atlas", str(site), "--out", str(tmp_path / "f.png"), "--width", "200"]
+    drawn = runner.invoke(cli, [*figure, "--center", "org/base-model", "--radius", "20"])
+    assert drawn.exit_code == 0, drawn.output
+    refused = runner.invoke(cli, [*figure, "--center", "x/DUP"])
+    assert refused.exit_code == 1 and "--center: 'x/DUP' matches several ids" in refused.output
+
+
+def _grid_atlas(out: Path, snapshot: str) -> Path:
+    """A snapshot's graph published on a grid (no layout): what `figure` and `lineage --atlas` read."""
+    from atlasgen.artifacts import write_lineage, write_positions
+
+    snap = read_snapshot(HOSTILE / snapshot)
+    graph = build_graph(snap)
+    n = len(graph.nodes)
+    xy = np.column_stack([100 + 3.0 * (np.arange(n) % 5), 100 + 3.0 * (np.arange(n) // 5)])
+    out.mkdir()
+    write_positions(graph.nodes, xy, out)
+    write_lineage(graph.nodes["id"], graph.edges, out)
+    manifest = {"snapshot": {k: snap.source[k] for k in ("label", "format")}, "layers": []}
+    (out / "atlas.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return out
+
+
+def test_build_focus_names_the_ids_a_spelling_matches_in_other_cases() -> None:
+    from atlasgen.errors import BuildError
+    from atlasgen.graph.focus import focus_graph
+
+    graph = graph_of("case-ids.jsonl")
+    kept, _ = focus_graph(graph, ["org/base-model"])
+    assert set(kept.nodes["id"]) == {"Org/Base-Model", "a/lower-child", "a/exact-child"}
+    with pytest.raises(
+        BuildError, match="'x/DUP' matches several ids that differ only in case: X/DUP, X/Dup"
+    ):
+        focus_graph(graph, ["x/DUP"])

@@ -212,7 +212,8 @@ def test_an_unknown_id_is_a_clean_error_with_the_closest_ids(snapshot: list[str]
     result = run("org/merge", *snapshot)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "no model 'org/merge'; closest ids: org/merged" in result.output
-    assert "closest ids: org/merged," in run("ORG/MERGED", *snapshot).output  # case-insensitive match first
+    assert "closest ids: org/merged," in run("ORG/MERGE", *snapshot).output  # case-insensitive match first
+    assert run("ORG/MERGED", *snapshot).exit_code == 0  # as on the Hub, an id in another case is the model
 
 
 def test_suggestions_stay_fast_on_a_hub_sized_id_list() -> None:

@@ -1,7 +1,8 @@
 """Snapshot frames -> the lineage DAG (nodes, edges) with every repair counted in a report.
 
 Repairs (ARCHITECTURE.md §2): rows without an id and duplicate ids are dropped (each listed with its row);
-self-loops and duplicate links are removed; parents missing from the snapshot become `virtual` nodes; raw
+self-loops and duplicate links are removed; a parent missing as spelled that differs only in case from one
+model is that model (ids.py); parents missing from the snapshot become `virtual` nodes; raw
 relations normalise (relations.ALIASES) to finetune|quantized|adapter|merge, anything else to `unknown`
 (counted); a child with several parents and no stated relation is a merge; cycles are broken
 deterministically. Every input row ends up in `nodes` or in `report["dropped_rows"]`, and `check_accounting`
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.errors import InputError
+from atlasgen.ids import by_case, lookalikes
 from atlasgen.ingest.frames import Snapshot
 from atlasgen.relations import ALIASES
 
@@ -110,7 +112,7 @@ def _clean_links(links: pd.DataFrame, model_ids: set[str], report: dict[str, Any
     links = links[~incomplete]
     orphan = ~links["child"].isin(model_ids)  # the child's row was dropped above
     _count(report, "links_of_dropped_rows", orphan.sum())
-    links = links[~orphan]
+    links = _parents_in_any_case(links[~orphan], model_ids, report)
     loops = links["child"] == links["parent"]
     _count(report, "self_loops", loops.sum())
     links = links[~loops]
@@ -126,6 +128,17 @@ def _clean_links(links: pd.DataFrame, model_ids: set[str], report: dict[str, Any
     _count(report, "merges_inferred_from_several_parents", inferred.sum())
     links["relation"] = norm.where(~inferred, "merge").fillna("unknown")
     return links.reset_index(drop=True)
+
+
+def _parents_in_any_case(links: pd.DataFrame, model_ids: set[str], report: dict[str, Any]) -> pd.DataFrame:
+    """A parent missing as spelled that differs only in case from one model is that model, as on the Hub (a
+    `base_model` of `org/base` for the model `Org/Base`): the link is kept to it, counted (distinct spellings)."""
+    absent = links["parent"][~links["parent"].isin(model_ids)].unique()
+    found = by_case(absent, model_ids)
+    _count(report, "case_insensitive_parents", len(found))
+    if not found:
+        return links
+    return links.assign(parent=links["parent"].map(found).fillna(links["parent"]))
 
 
 def _nodes(models: pd.DataFrame, links: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
@@ -191,6 +204,7 @@ def summarise(nodes: pd.DataFrame, edges: pd.DataFrame, report: dict[str, Any]) 
         r: int(c) for r, c in nodes["relation"].value_counts().sort_index().items()
     }
     report["without_lineage"] = int((nodes["relation"] == "base").sum())
+    report["lookalike_ids"] = lookalikes(nodes["id"])  # counted, never merged (ids.py says why)
     report["dropped_total"] = sum(report["dropped"].values())
     check_accounting(report)
 

@@ -6,7 +6,7 @@ what the map draws as one island, and keeping whole components means no kept mod
 or its relation colour: the focused atlas is the full atlas's islands, cut out.
 
 * ``MODEL_ID`` keeps the family of that model (an id named only as a parent, a virtual node, works too). The
-  id is matched exactly, else case-insensitively when that is unambiguous (the Hub treats ids so).
+  id is matched exactly, else case-insensitively when that is unambiguous (the Hub treats ids so; ids.py).
 * ``org:NAME`` keeps every model whose author, or id prefix before ``/``, is NAME (case-insensitive), with
   their families. Virtual parents are not an organisation's models here: they are only named by others.
 
@@ -26,6 +26,7 @@ import pandas as pd
 
 from atlasgen.errors import BuildError
 from atlasgen.graph.dag import Graph, summarise
+from atlasgen.ids import resolve
 
 ORG_PREFIX = "org:"
 SUGGESTIONS = 5
@@ -164,12 +165,11 @@ def _seeds_of(nodes: pd.DataFrame, spec: str) -> np.ndarray:
         orgs = orgs[orgs.str[:1].str.lower() == org[:1].lower()]  # a typo rarely hits the first letter
         return _missing(f"organisation {org!r} has no model in the snapshot{only}", org.lower(), orgs)
     ids = nodes["id"].astype(str)
-    found = np.flatnonzero((ids == spec).to_numpy())
-    if len(found):
-        return found
-    folded = np.flatnonzero((ids.str.lower() == spec.lower()).to_numpy())
-    if len(folded) == 1:
-        return folded
+    hit = resolve(ids, spec)
+    if hit.index is not None:
+        return np.array([hit.index])
+    if hit.ambiguous:
+        raise LookupError(hit.problem(spec))
     return _missing(f"model {spec!r} is not in the snapshot", spec, _id_candidates(ids, spec))
 
 

@@ -3,7 +3,8 @@
 optional node CSV `id[,author,downloads,likes,licence|license,pipeline_tag,library_name,created_at]` (other
 names in NODE_ALIASES). Header names match in any case; a column left unread is logged as a warning.
 
-Without a node file the models are the ids the edges name, without attributes; with one, its rows are the
+Without a node file the models are the ids the edges name, without attributes (an id named only as a
+parent that differs only in case from a child is that child: graph.dag counts it); with one, its rows are the
 models and a child named only in the edges is added bare (counted as `children_only_in_edges`).
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from atlasgen.errors import InputError
+from atlasgen.ids import by_case
 from atlasgen.ingest.frames import Snapshot, bare_models
 from atlasgen.ingest.parse import Scrub, dates, numbers, read_csv
 
@@ -55,10 +57,18 @@ def read_edge_csv(path: Path, nodes: Path | None = None) -> Snapshot:
             notes["children_only_in_edges"] = len(extra)
             models = pd.concat([models, bare_models(extra, start=len(models) + 1)], ignore_index=True)
     else:
-        ids = list(dict.fromkeys(pd.concat([links["parent"], links["child"]]).dropna()))
-        models = bare_models(ids, start=1)
+        models = bare_models(_edge_ids(links), start=1)
     scrub.finish()
     return Snapshot(models, links, {"nodes": str(nodes)} if nodes is not None else {}, notes)
+
+
+def _edge_ids(links: pd.DataFrame) -> list[str]:
+    """The models of an edge list: every id it names, except an id named only as a parent that differs only
+    in case from a child's: that is the child's model as the Hub spells ids (graph.dag links it so)."""
+    ids = list(dict.fromkeys(pd.concat([links["parent"], links["child"]]).dropna()))
+    children = set(links["child"].dropna())
+    other_case = by_case([i for i in ids if i not in children], children)
+    return [i for i in ids if i not in other_case] if other_case else ids
 
 
 def _node_frame(table: pd.DataFrame, notes: dict[str, int], scrub: Scrub) -> pd.DataFrame:

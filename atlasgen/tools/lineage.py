@@ -55,6 +55,7 @@ import pandas as pd
 
 from atlasgen.errors import InputError
 from atlasgen.graph.licences import NOTE, declared, licence_family, same
+from atlasgen.ids import resolve
 
 SCHEMA = 1
 EXIT_LICENCE_CHANGE = 3
@@ -180,10 +181,13 @@ def _dag(
 
 
 def find(dag: Dag, model_id: str) -> int:
-    """The node of `model_id`; an unknown id is an InputError naming the closest ids."""
-    hits = np.flatnonzero(dag.ids == model_id.strip())
-    if hits.size:
-        return int(hits[0])
+    """The node of `model_id`, exactly else in any case (ids.resolve); an unknown id is an InputError naming
+    the closest ids, one that several ids match in other cases an InputError naming them."""
+    match = resolve(dag.ids, model_id.strip())
+    if match.index is not None:
+        return match.index
+    if match.ambiguous:
+        raise InputError(dag.source.get("path", "input"), match.problem(model_id.strip()))
     close = suggest(dag.ids, model_id)
     hint = f"; closest ids: {', '.join(close)}" if close else "; no similar id"
     raise InputError(dag.source.get("path", "input"), f"no model {model_id!r}{hint}")

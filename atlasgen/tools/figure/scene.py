@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.errors import InputError
+from atlasgen.ids import resolve
 from atlasgen.tiles.table import TABLE, LayerDef
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -27,8 +28,8 @@ PADDING = 0.03  # the whole-atlas view leaves this share of the extent around th
 class UnknownModel(InputError):
     """The model a figure is centred on is not in the atlas; `close` are ids like it."""
 
-    def __init__(self, path: Path, model: str, close: list[str]) -> None:
-        self.detail = f"no model {model!r} in this atlas" + (
+    def __init__(self, path: Path, model: str, close: list[str], detail: str | None = None) -> None:
+        self.detail = detail or f"no model {model!r} in this atlas" + (
             f"; close ids: {', '.join(close)}" if close else ""
         )
         super().__init__(path, self.detail)
@@ -110,10 +111,13 @@ def encode(
 
 
 def _center(positions: pd.DataFrame, model: str, atlas: Path) -> tuple[float, float]:
-    hit = positions.index[positions["id"] == model]
-    if len(hit):
-        row = positions.loc[hit[0]]
+    """Where `model` is, exactly else in any case (ids.resolve); UnknownModel names close or ambiguous ids."""
+    match = resolve(positions["id"], model)
+    if match.index is not None:
+        row = positions.iloc[match.index]
         return float(row["x"]), float(row["y"])
+    if match.ambiguous:
+        raise UnknownModel(atlas / "positions.parquet", model, [], match.problem(model))
     ids = positions["id"].tolist()
     name = model.rsplit("/", 1)[-1].lower()
     pool = [i for i in ids if name and name in i.lower()] or ids

@@ -96,9 +96,67 @@ def csv_columns() -> None:
     )
 
 
+# ------------------------------------------------------------------ item 11: ids in another case
+
+
+def case_ids() -> None:
+    """A parent named in another case than its model's row; an exact spelling beside it; a spelling that
+    two rows share (ambiguous: stays a missing parent); a self-link in another case; NFC and NFD twins."""
+    rows = [
+        {"id": "Org/Base-Model", "downloads": 100},
+        {
+            "id": "a/lower-child",
+            "base_models": {"relation": "finetune", "models": [{"id": "org/base-model"}]},
+        },
+        {
+            "id": "a/exact-child",
+            "base_models": {"relation": "quantized", "models": [{"id": "Org/Base-Model"}]},
+        },
+        {"id": "X/Dup"},
+        {"id": "x/dup"},
+        {"id": "a/ambiguous-child", "base_models": {"relation": "adapter", "models": [{"id": "X/DUP"}]}},
+        {"id": "a/exact-dup-child", "base_models": {"relation": "adapter", "models": [{"id": "x/dup"}]}},
+        {"id": "Self/Model", "base_models": {"relation": "finetune", "models": [{"id": "self/model"}]}},
+        {"id": "caf\u00e9/model"},
+        {"id": "cafe\u0301/model"},
+    ]
+    write_lines("case-ids.jsonl", [json.dumps(r, ensure_ascii=False) for r in rows])
+
+
+MSC = HERE.parents[3] / "shared" / "data" / "msc-weekly"
+# Two real models renamed in case on the Hub (the old spelling deleted, the new one added) whose children
+# still name the old spelling, as the Hub answers both.
+RENAMED = ("wwwtwwwt/whisper-tiny-no-specific-topic-V2", "nidum/Nidum-Gemma-3-4B-it-Uncensored")
+
+
+def case_renames(week: str = "0430") -> None:
+    """The two renamed models' families as of `week` from the shared msc-weekly data (facts only: ids and
+    relations), as an edge CSV and a node CSV (the week's rows). Skipped where ../shared is absent."""
+    import pandas as pd
+
+    if not MSC.is_dir():
+        return
+    weeks = sorted(p.stem[-4:] for p in MSC.glob("added_model_*.csv") if p.stem[-4:] <= week)
+    added = pd.concat([pd.read_csv(MSC / f"added_model_{w}.csv", dtype=str) for w in weeks])
+    deleted = pd.concat([pd.read_csv(MSC / f"deleted_model_{w}.csv", dtype=str) for w in weeks])
+    rows = added[~added["Model ID"].isin(set(deleted["Model ID"]))].drop_duplicates("Model ID")
+    rows = rows.assign(parents=rows["Base Model"].fillna("").str.split(", "))
+    links = rows.explode("parents").query("parents != ''")
+    wanted = {r.lower() for r in RENAMED}
+    family = links[links["parents"].str.lower().isin(wanted)]
+    nodes = sorted({*family["Model ID"], *(i for i in rows["Model ID"] if i.lower() in wanted)})
+    edges = [
+        f"{p},{c},{t}" for p, c, t in zip(family["parents"], family["Model ID"], family["Type"], strict=True)
+    ]
+    write_lines("case-renames.edges.csv", ["source,target,relation", *sorted(edges)])
+    write_lines("case-renames.nodes.csv", ["id", *nodes])
+
+
 def main() -> None:
     huge_counts()
     csv_columns()
+    case_ids()
+    case_renames()
 
 
 if __name__ == "__main__":
