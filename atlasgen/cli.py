@@ -76,8 +76,9 @@ def cli(verbose: bool) -> None:
     "--budget",
     default="1GB",
     show_default=True,
-    help="Largest the whole site may be (e.g. 600MB, 1GB): the deepest zooms and least important layers "
-    "that don't fit are dropped, and the summary says which.",
+    help="Largest the whole site may be (e.g. 600MB, 1GB), every file counted: the deepest zooms and the "
+    "layers that don't fit are dropped, and the summary says which; too small for a map that loads, the "
+    "build stops and names the smallest budget that works.",
 )
 @layers_option()
 @click.option("--retina", is_flag=True, help="Also write 512-px tiles for high-DPI screens and print.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from atlasgen.errors import OptionError
 from atlasgen.tiles import budget as bud
 from atlasgen.tiles import pyramid as tiles
-from atlasgen.tiles.budget import format_size, parse_size
+from atlasgen.tiles.budget import format_size, format_size_up, parse_size
 from atlasgen.tiles.palette import RELATIONS
 from atlasgen.tiles.table import PRIORITY
 
@@ -70,18 +72,21 @@ def test_format_size() -> None:
     assert format_size(310e6) == "310.0 MB" and format_size(1.5e9) == "1.5 GB" and format_size(12) == "12 B"
 
 
-def expected_choice(levels: dict[str, dict[int, int]], available: int) -> tuple[int, list[str]]:
+def expected_choice(
+    levels: dict[str, dict[int, int]], available: int, overhead: int = 0
+) -> tuple[int, list[str]]:
     """The budget rule of atlasgen/budget.py, on known per-level sizes: depth from the first layer, then
-    whole layers in priority order."""
+    whole layers in priority order, each kept one paying ``overhead`` besides its levels."""
     first = levels["relation"]
-    depth, used = -1, 0
+    depth, used = -1, overhead
     for z in sorted(first):
         if used + first[z] > available:
             break
         used, depth = used + first[z], z
     kept = ["relation"] if depth >= 0 else []
+    used = used if kept else 0
     for name in PRIORITY[1:]:
-        size = sum(b for z, b in levels[name].items() if z <= depth)
+        size = sum(b for z, b in levels[name].items() if z <= depth) + overhead
         if depth >= 0 and min(levels[name]) <= depth and used + size <= available:
             kept.append(name)
             used += size
@@ -112,7 +117,6 @@ def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
         + sum(rel.values())
         + edges_size
         + sum(levels["licence"].values()),  # task won't, licence will
-        reserved + rel[0] - 1,  # nothing fits
     ]
     for i, budget in enumerate(budgets):
         out = tmp_path / f"b{i}"
@@ -141,6 +145,40 @@ def test_budget_picks_exactly_what_fits(tmp_path: Path) -> None:
         }
 
 
+def test_a_budget_without_room_for_the_first_level_is_an_error_naming_the_smallest(tmp_path: Path) -> None:
+    pts, edges = atlas(400, seed=3)
+    full = tiles.render_layers(pts, edges, tmp_path / "full", max_zoom=3, workers=1, progress=False)
+    z0 = per_level(full)["relation"][0]
+    reserved, overhead = 1000, 123
+    for budget, fits in ((reserved + z0 + overhead - 1, False), (reserved + z0 + overhead, True)):
+        kwargs: dict[str, Any] = {"budget_bytes": budget, "reserved_bytes": reserved}
+        render = partial(tiles.render_layers, pts, edges, tmp_path / str(budget), max_zoom=3, workers=1)
+        if fits:
+            result = render(progress=False, entry_bytes=lambda entry: overhead, **kwargs)
+            assert [(layer["id"], layer["max_zoom"]) for layer in result["layers"]] == [("relation", 0)]
+            continue
+        with pytest.raises(OptionError) as raised:
+            render(progress=False, entry_bytes=lambda entry: overhead, **kwargs)
+        assert raised.value.problems == [
+            (
+                "budget",
+                f"{format_size(budget)} cannot hold a site that loads: its files besides the tiles take "
+                f"{format_size(reserved)} and the map's first level (relation zoom 0, with its entry in "
+                f"atlas.json) {format_size(z0 + overhead)}; the smallest budget that works is "
+                f"{format_size_up(reserved + z0 + overhead)}",
+            )
+        ]
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [(0, "0 B"), (999, "999 B"), (1000, "1.000 kB"), (714_412, "714.5 kB"), (714_400, "714.4 kB"),
+     (6_612_001, "6.613 MB"), (418e6, "418.0 MB"), (999_999_999, "1000.0 MB")],
+)  # fmt: skip
+def test_format_size_up_names_a_size_that_holds_n(n: float, text: str) -> None:
+    assert format_size_up(n) == text and parse_size(text.replace(" ", "")) >= n
+
+
 def test_budget_reports_why(tmp_path: Path) -> None:
     pts, edges = atlas(400, seed=3)
     full = tiles.render_layers(
@@ -164,12 +202,16 @@ def test_budget_reports_why(tmp_path: Path) -> None:
     assert any(reason.startswith("licence layer dropped:") for reason in result["dropped"])
 
 
-def run_policy(sizes: dict[str, dict[int, int]], available: int, depth: int) -> tuple[bud.Ledger, dict]:
+def run_policy(
+    sizes: dict[str, dict[int, int]], available: int, depth: int, overhead: int = 0
+) -> tuple[bud.Ledger, dict]:
     """The budget's decisions alone, on known level sizes, without rendering: pyramid.render_layers renders
     what the accounts ask for exactly like this. Returns the ledger and the levels kept per layer."""
     ledger, kept = bud.Ledger(available, depth), {}
     for rank, name in enumerate(n for n in PRIORITY if n in sizes):
-        account = ledger.account(name, min(sizes[name]), first=rank == 0, estimate=lambda z: 0.0)
+        account = ledger.account(
+            name, min(sizes[name]), first=rank == 0, estimate=lambda z: 0.0, overhead=overhead
+        )
         for zoom in account:
             account.record(1, sizes[name][zoom])
         assert not set(account.discarded) & set(account.levels)
@@ -180,8 +222,9 @@ def run_policy(sizes: dict[str, dict[int, int]], available: int, depth: int) -> 
     return ledger, kept
 
 
+@pytest.mark.parametrize("overhead", [0, 30])
 @pytest.mark.parametrize("available", [0, 99, 100, 250, 350, 700, 1200, 10_000])
-def test_budget_policy_without_rendering(available: int) -> None:
+def test_budget_policy_without_rendering(available: int, overhead: int) -> None:
     sizes = {
         "relation": {0: 100, 1: 150, 2: 300},
         "new": {0: 10, 1: 20, 2: 40},
@@ -189,9 +232,13 @@ def test_budget_policy_without_rendering(available: int) -> None:
         "task": {0: 100, 1: 150, 2: 300},
         "licence": {0: 60, 1: 60, 2: 60},
     }
-    depth, expected = expected_choice(sizes, available)
-    ledger, kept = run_policy(sizes, available, depth=2)
+    depth, expected = expected_choice(sizes, available, overhead)
+    ledger, kept = run_policy(sizes, available, depth=2, overhead=overhead)
     assert list(kept) == expected and ledger.depth == depth
     assert all(max(levels) == depth for levels in kept.values())
-    assert ledger.spent == sum(b for levels in kept.values() for _, b in levels.values()) <= available
+    paid = sum(b for levels in kept.values() for _, b in levels.values()) + overhead * len(kept)
+    assert ledger.spent == paid <= available
+    assert ledger.exhausted == (depth < 0)
+    if ledger.exhausted:  # what the first level would have needed: the error names it
+        assert ledger.needed == overhead + sizes["relation"][0] > available
     assert bool(ledger.dropped) == (list(kept) != list(PRIORITY) or depth < 2)

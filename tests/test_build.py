@@ -73,7 +73,8 @@ def test_build_prints_the_report_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "models: 9 in atlas (0 virtual parents added), 0 dropped of 9 input rows" in result.output
     assert "repairs: self loops 1" in result.output
-    assert "MB site budget" in result.output and "layout: cpu backend" in result.output
+    assert "the whole site within its 50.0 MB budget" in result.output
+    assert "layout: cpu backend" in result.output
     assert "stability" not in result.output  # no --previous, nothing to compare
 
 
@@ -143,7 +144,10 @@ def pixel_alpha(site: Path, layer: str, z: int, x: float, y: float) -> int:
 
 def test_the_new_layer_needs_a_previous_atlas(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["build", "--out", str(tmp_path / "s"), "--layers", "relation,new"])
-    assert result.exit_code == 1 and "--layers: the new layer marks models added since a previous atlas" in result.output
+    assert (
+        result.exit_code == 1
+        and "--layers: the new layer marks models added since a previous atlas" in result.output
+    )
 
 
 @pytest.mark.slow

@@ -84,3 +84,15 @@ def test_format_and_layer_options_follow_their_registries() -> None:
     shown = CliRunner().invoke(cli, ["figure", "--help"], terminal_width=200).output
     assert f"[{'|'.join(layer.id for layer in figure_layers())}]" in shown
     assert f"[{'|'.join(THEMES)}]" in shown
+
+
+def test_the_readme_states_the_budget_rule_the_code_applies() -> None:
+    """tests/test_budget.py checks the rule itself (expected_choice); the README must say the same."""
+    from atlasgen.tiles.table import PRIORITY
+
+    row = re.search(r"^\| `--budget SIZE` \|(.*)$", README, flags=re.M)
+    assert row, "README has no --budget row"
+    assert f"({', '.join(PRIORITY)})" in row.group(1)
+    assert "kept whole if it fits in what is left, else dropped whole" in row.group(1)
+    assert "every file atlasgen writes counted" in row.group(1)
+    assert "reverse priority" not in README

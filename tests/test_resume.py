@@ -172,7 +172,7 @@ def interrupted_build(
 ) -> list[str]:
     """Run a build with --resume that dies in its last stage (after recording the others); return the
     recorded stages it reused."""
-    import atlasgen.publish.site
+    import atlasgen.publish.stage
 
     def die(*args: object, **kwargs: object) -> None:
         raise Killed
@@ -180,7 +180,7 @@ def interrupted_build(
     caplog.clear()
     caplog.set_level(logging.INFO, logger="atlasgen")
     with monkeypatch.context() as patch:
-        patch.setattr(atlasgen.publish.site, "write_site", die)
+        patch.setattr(atlasgen.publish.stage, "finish", die)
         with pytest.raises(Killed):
             build_atlas(snapshot, out, resume=True, **(OPTIONS | options))
     assert (out.parent / f".{out.name}.stages").is_dir() and not work_dirs(out)

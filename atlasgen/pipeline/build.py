@@ -21,6 +21,7 @@ from atlasgen.pipeline import options as build_options
 from atlasgen.pipeline import outdir
 
 log = logging.getLogger("atlasgen")
+STAGES = ("snapshot", "graph", "layout", "index", "tiles", "site")  # report.json's timings_s, in order
 
 
 @dataclass
@@ -81,7 +82,7 @@ def build_atlas(
     from atlasgen.publish.stage import Built
 
     out = outdir.prepare(out)  # a link's target; refuses what may not be replaced (outdir.py)
-    checked = build_options.check(out, budget, layers, previous)
+    checked = build_options.check(out, budget, layers, previous)  # and a budget below the viewer
     focus = parse_specs(focus)
     out.parent.mkdir(parents=True, exist_ok=True)
     outdir.recover(out)
@@ -94,6 +95,7 @@ def build_atlas(
     run = Run(stages.StageCache(out, resume=resume, timings=timings), key, timings)
 
     graph, source = _graph_stage(run, snapshot, fmt, nodes, focus)
+    _check_budget(checked.budget_bytes, len(graph.nodes))  # before the layout: a hopeless budget stops here
     seeds, since = _previous_stage(previous, graph.nodes)
     layers = checked.layers
     if since and since["new_models"] and "new" not in layers:
@@ -105,14 +107,13 @@ def build_atlas(
     work = outdir.work_dir(out)
     try:
         data = _index_stage(run, graph, xy, work, max_zoom=max_zoom, sizes=index_sizes)
+        digest = _digest(snapshot_id) if snapshot else None
+        built = Built(graph.report, source, layout_info, data, xy, seed, since, digest)
+        draft = _draft_stage(run, built, graph, work)
         options: dict[str, Any] = {"max_zoom": max_zoom, "layers": layers, "retina": retina}
         options |= {"workers": workers, "dask_scheduler": dask_scheduler, "progress": progress}
         tiles = _tiles_stage(run, graph, xy, seeds, since, work, budget_bytes=checked.budget_bytes, **options)
-        digest = _digest(snapshot_id) if snapshot else None
-        built = Built(
-            graph.report, source, layout_info, tiles, data, xy, seed, checked.budget_bytes, since, digest
-        )
-        report = _publish_stage(run, built, graph, work)
+        report = _publish_stage(run, draft, tiles, checked.budget_bytes, work)
         outdir.swap_in(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -186,12 +187,39 @@ def _index_stage(run: Run, graph: Any, xy: Any, work: Path, *, max_zoom: int | N
     return data
 
 
-def _tiles_stage(run: Run, graph: Any, xy: Any, seeds: Any, since: Any, work: Path, **options: Any) -> Any:
-    """tiles: every layer's pyramid within what the index and the viewer leave of the budget."""
+def _check_budget(budget_bytes: int, models: int) -> None:
+    """A budget the viewer and the least index these models can have would not leave room for is refused
+    before the layout (budget.below_index); the exact minimum is known in the tiles stage."""
     from atlasgen.publish.site import viewer_dir
+    from atlasgen.tiles.budget import below_index, tree_bytes
+
+    if (problem := below_index(budget_bytes, tree_bytes(viewer_dir()), models)) is not None:
+        raise problem
+
+
+def _draft_stage(run: Run, built: Any, graph: Any, work: Path) -> Any:
+    """publish, first part: every site file but the tiles, atlas.json and report.json as drafts (so the
+    tiles stage can measure what they leave of the budget)."""
+    from atlasgen.pipeline.userfiles import write_record
+    from atlasgen.publish import stage as publish
+
+    with run.stage("site"):
+        draft = publish.prepare(work, built, graph.nodes, graph.edges, STAGES)
+        # The record of what atlasgen wrote is a site file too: written now with every top-level entry the
+        # site will have (tiles/ too), it has the size the swap's own writing of it will have.
+        (work / "tiles").mkdir(exist_ok=True)
+        write_record(work)
+    return draft
+
+
+def _tiles_stage(run: Run, graph: Any, xy: Any, seeds: Any, since: Any, work: Path, **options: Any) -> Any:
+    """tiles: every layer's pyramid within what the rest of the site (all in ``work`` now) leaves of the
+    budget."""
+    from atlasgen.publish.stage import entry_bytes
+    from atlasgen.tiles.budget import tree_bytes
     from atlasgen.tiles.pyramid import render_layers
 
-    reserved = _tree_bytes(work) + _tree_bytes(viewer_dir())
+    reserved = tree_bytes(work)
     since_date = since.get("date") if since else None  # the new layer's title
     key = run.chain(options["layers"], options["retina"], options["budget_bytes"], reserved, since_date)
     if (tiles := run.cache.get("tiles", key, into=work)) is None:
@@ -202,19 +230,30 @@ def _tiles_stage(run: Run, graph: Any, xy: Any, seeds: Any, since: Any, work: Pa
                 work,
                 reserved_bytes=reserved,
                 since_date=since_date,
+                entry_bytes=entry_bytes,
                 **options,
             )
             run.cache.put("tiles", key, tiles, work, [work / "tiles"])
     return tiles
 
 
-def _publish_stage(run: Run, built: Any, graph: Any, work: Path) -> dict[str, Any]:
-    """publish: snapshot.json, the trends page, the viewer, atlas.json, then report.json with the timings."""
+def _publish_stage(run: Run, draft: Any, tiles: Any, budget_bytes: int, work: Path) -> dict[str, Any]:
+    """publish, second part: atlas.json with the tile layers, then report.json with the timings; the whole
+    site measured against the budget."""
+    from atlasgen.errors import BuildError
     from atlasgen.publish import stage as publish
+    from atlasgen.tiles.budget import format_size, tree_bytes
 
-    with run.stage("site"):  # the trends page is part of the site stage (report.json's stages)
-        report = publish.run(work, built, graph.nodes, graph.edges)
+    drafted = run.timings.get("site", 0.0)
+    with run.stage("site"):  # one stage in report.json: the drafts and this
+        report = publish.finish(work, draft, tiles, budget_bytes)
+    run.timings["site"] = round(run.timings.pop("site") + drafted, 3)  # last, as it ends last
     publish.write_report(work, report, run.timings, run.cache.reused)
+    if (total := tree_bytes(work)) > budget_bytes:  # the drafts and entry bounds make this a bug
+        raise BuildError(
+            f"the site came to {format_size(total)} ({total:,} bytes), over its budget of {budget_bytes:,} "
+            "bytes: the room reserved for its own files fell short (a bug in atlasgen)"
+        )
     return report
 
 
@@ -257,7 +296,3 @@ def _segments(edges: Any, xy: Any) -> Any:
             "relation": edges["relation"].to_numpy(),
         }
     )
-
-
-def _tree_bytes(root: Path) -> int:
-    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())

@@ -22,7 +22,8 @@ class Checked:
 
 def check(out: Path, budget: str | int, layers: tuple[str, ...] | None, previous: Path | None) -> Checked:
     """Check the build's options; raise OptionError listing every problem, or BuildError for ``out``."""
-    from atlasgen.tiles.budget import parse_size
+    from atlasgen.publish.site import viewer_dir
+    from atlasgen.tiles.budget import below_viewer, parse_size, tree_bytes
     from atlasgen.tiles.table import TABLE
 
     if out.exists() and not out.is_dir():
@@ -33,6 +34,9 @@ def check(out: Path, budget: str | int, layers: tuple[str, ...] | None, previous
         budget_bytes = parse_size(budget)
     except ValueError as exc:
         problems.append(("budget", str(exc)))
+    else:
+        if (hopeless := below_viewer(budget_bytes, tree_bytes(viewer_dir()))) is not None:
+            problems += hopeless.problems
     layers = tuple(layers) if layers else TABLE.defaults
     if "new" in layers and previous is None:
         problems.append(

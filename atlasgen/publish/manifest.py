@@ -114,8 +114,11 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         )
     tiles = report.get("tiles", {})
     if tiles:
+        from atlasgen.tiles.budget import format_size
+
         lines.append(
-            f"tiles: {tiles['bytes'] / 1e6:,.1f} MB within a {tiles['budget'] / 1e6:,.0f} MB site budget"
+            f"tiles: {format_size(tiles['bytes'])}, the whole site within its "
+            f"{format_size(tiles['budget'])} budget"
         )
         lines.extend(f"tiles dropped: {reason}" for reason in tiles["dropped"])
     for reason, count in report["dropped"].items():

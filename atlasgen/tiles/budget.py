@@ -1,14 +1,21 @@
 """The site's size budget: parse ``--budget``, preview tile-set sizes cheaply, and the rule that spends it.
 
-GitHub Pages publishes sites up to 1 GB, so the tiles get what the index, search and detail data leave
-(``reserved``). The rule, applied to *actual* rendered sizes:
+GitHub Pages publishes sites up to 1 GB, and every file counts: the tiles get what the rest of the site
+leaves (``reserved``: the index, the viewer, atlas.json and report.json as they would be without tile
+layers, the trends page, snapshot.json), and each layer kept also pays for its entry in atlas.json and
+report.json (its ``overhead``, charged with its first level). The rule, applied to *actual* rendered sizes:
 
 1. **Depth first, shared.** The first layer in priority order (the layer table's ``priority``: relation >
    new > edges > task > licence) gets the deepest zoom whose levels 0..Z all fit; every other layer stops at
    the same Z (a layer ending earlier than the map would vanish while zooming in). Marker sizes follow the
    unbudgeted design depth, so cutting levels never changes the levels that stay.
 2. **Then layers, whole.** Each further layer, in priority order, is kept if all its levels up to Z fit in
-   what is left, else dropped whole; a smaller later layer may still fit after a bigger one is dropped.
+   what is left, else dropped whole; a smaller later layer may still fit after a bigger one is dropped
+   (so a budget never costs a layer for nothing; a layer never loses room to a later one).
+
+A budget that cannot hold the first layer's zoom 0 would publish a site without a map: that is an error
+naming the smallest budget that works (``too_small``), never a site. Where that can be seen before the long
+stages, it is: ``below_viewer`` before any work, ``below_index`` before the layout (a floor per model).
 
 Rendering is what knows a level's size, so the policy and the renderer take turns: a ``LayerAccount`` says
 which zoom of a layer to render next, the renderer (pyramid.render_layers) renders it and ``record``s its
@@ -24,9 +31,12 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from atlasgen.errors import OptionError
 
 DEFAULT_BUDGET = "1GB"
 PRUNE = 1.5  # skip rendering when the estimate exceeds what is left by this factor
@@ -35,6 +45,10 @@ PRUNE = 1.5  # skip rendering when the estimate exceeds what is left by this fac
 # ~0.9 B per covered pixel, hence ~0.5 B. Calibration against rendered levels corrects the rest.
 TILE_OVERHEAD = 50.0
 BYTES_PER_PIXEL = 0.5
+# The fewest bytes a model takes in the index (search, names, details, pick cells, positions and lineage
+# files): measured 114 B on the 2M-model synthetic Hub, 155 B on 20k, 192 B on the embedded sample, and
+# positions.parquet alone takes ~25 B. Only for refusing a hopeless budget before the layout, so it errs low.
+INDEX_FLOOR = 32
 
 _UNITS = {
     "": 1,
@@ -75,6 +89,71 @@ def format_size(n: float) -> str:
     return f"{n:.0f} B"
 
 
+def format_size_up(n: float) -> str:
+    """``n`` bytes in four significant digits, rounded *up*: a size that holds ``n`` (and reads back with
+    ``parse_size``), for naming the smallest budget that works."""
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= factor:
+            value = n / factor
+            decimals = 3 - len(str(int(value))) + 1
+            return f"{math.ceil(round(value * 10**decimals, 6)) / 10**decimals:.{decimals}f} {unit}"
+    return f"{math.ceil(n)} B"
+
+
+def below_viewer(budget: int, viewer: int) -> OptionError | None:
+    """Before any work: a budget the viewer alone fills cannot hold a site."""
+    if budget >= viewer:
+        return None
+    return OptionError(
+        [
+            (
+                "budget",
+                f"{format_size(budget)} cannot hold even the viewer ({format_size(viewer)}); the index and "
+                "the map's first tiles come on top",
+            )
+        ]
+    )
+
+
+def below_index(budget: int, viewer: int, models: int) -> OptionError | None:
+    """Before the layout: a budget that cannot hold the viewer and the least index ``models`` can have."""
+    floor = viewer + models * INDEX_FLOOR
+    if budget >= floor:
+        return None
+    return OptionError(
+        [
+            (
+                "budget",
+                f"{format_size(budget)} cannot hold an atlas of {models:,} models: the viewer takes "
+                f"{format_size(viewer)} and their index at least {format_size(models * INDEX_FLOOR)} "
+                f"({INDEX_FLOOR} B a model), so it needs more than {format_size_up(floor)}; the smallest "
+                "budget that works is named once the index is written",
+            )
+        ]
+    )
+
+
+def too_small(budget: int, reserved: int, layer: str, first_level: float) -> OptionError:
+    """The tiles stage found that not even ``layer``'s zoom 0 (``first_level`` bytes with its atlas.json
+    entry) fits beside the ``reserved`` bytes of the rest of the site."""
+    return OptionError(
+        [
+            (
+                "budget",
+                f"{format_size(budget)} cannot hold a site that loads: its files besides the tiles take "
+                f"{format_size(reserved)} and the map's first level ({layer} zoom 0, with its entry in "
+                f"atlas.json) {format_size(first_level)}; the smallest budget that works is "
+                f"{format_size_up(reserved + first_level)}",
+            )
+        ]
+    )
+
+
+def tree_bytes(root: Path) -> int:
+    """Every file under ``root``, as a static host counts a site (0 for a missing folder)."""
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+
+
 def estimate_tiles_bytes(tiles: int, covered_px: float) -> float:
     """Uncalibrated size of a tile set: ``tiles`` WebP tiles covering about ``covered_px`` pixels in all."""
     return TILE_OVERHEAD * tiles + BYTES_PER_PIXEL * covered_px
@@ -93,6 +172,7 @@ class Ledger:
     depth: int  # deepest zoom any layer renders: the design depth until the first layer is cut short
     spent: int = 0
     exhausted: bool = False  # even the first layer's first level did not fit: render nothing more
+    needed: float = 0.0  # then: the bytes that first level needs (with its layer's overhead)
     dropped: list[str] = field(default_factory=list)
     # per layer: actual / estimated bytes over its rendered levels (1.0 until something was rendered)
     calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -109,20 +189,28 @@ class Ledger:
         a, e = self.calibration.get(layer, (0.0, 0.0))
         self.calibration[layer] = (a + actual, e + estimate)
 
-    def hopeless(self, layer: str, estimate: float) -> bool:
-        """True when even a generous reading of the calibrated estimate cannot fit in what is left."""
-        return estimate * self.factor(layer) > PRUNE * self.left
+    def hopeless(self, layer: str, estimate: float, extra: float = 0.0) -> bool:
+        """True when even a generous reading of the calibrated estimate (plus ``extra`` known bytes) cannot
+        fit in what is left."""
+        return estimate * self.factor(layer) + extra > PRUNE * self.left
 
     @property
     def budgeted(self) -> bool:
         return math.isfinite(self.available)
 
     def account(
-        self, name: str, min_zoom: int, *, first: bool, estimate: Callable[[int], float]
+        self,
+        name: str,
+        min_zoom: int,
+        *,
+        first: bool,
+        estimate: Callable[[int], float],
+        overhead: int = 0,
     ) -> LayerAccount:
         """A layer's turn: zooms ``min_zoom``..depth as they fit. ``first``: this layer fixes the depth.
-        ``estimate(zoom)``: the level's uncalibrated bytes, asked only under a budget."""
-        return LayerAccount(self, name, range(min_zoom, self.depth + 1), first, estimate)
+        ``estimate(zoom)``: the level's uncalibrated bytes, asked only under a budget. ``overhead``: what
+        keeping the layer costs besides its tiles (its manifest entries), charged with its first level."""
+        return LayerAccount(self, name, range(min_zoom, self.depth + 1), first, estimate, overhead)
 
 
 @dataclass
@@ -136,6 +224,7 @@ class LayerAccount:
     zooms: range
     first: bool
     estimate: Callable[[int], float]
+    overhead: int = 0
     levels: dict[int, tuple[int, int]] = field(default_factory=dict)  # zoom -> (tiles, bytes)
     discarded: list[int] = field(default_factory=list)
     _size: tuple[int, int] | None = None
@@ -147,7 +236,7 @@ class LayerAccount:
         ledger = self.ledger
         if not self.first and ledger.budgeted and self._hopeless_layer():
             return
-        spent = 0
+        spent = self.overhead if ledger.budgeted else 0
         for zoom in self.zooms:
             est = self.estimate(zoom) if ledger.budgeted else 0.0
             if self.first and ledger.budgeted and zoom > 0 and ledger.hopeless(self.name, est):
@@ -171,18 +260,20 @@ class LayerAccount:
                 break
             self.levels[zoom] = (tiles, nbytes)
             spent += nbytes
-        ledger.spent += spent
         if self.first and not self.levels:
-            ledger.dropped.append("nothing fits: even zoom 0 of the first layer is over budget")
             ledger.exhausted = True
+            ledger.needed = spent + (self._size[1] if self._size else 0)
+            return
+        if self.levels:
+            ledger.spent += spent
 
     def _hopeless_layer(self) -> bool:
         """A later layer whose whole estimate cannot fit is dropped unrendered."""
         ledger = self.ledger
         est = sum(self.estimate(z) for z in self.zooms)
-        if not ledger.hopeless(self.name, est):
+        if not ledger.hopeless(self.name, est, self.overhead):
             return False
-        over = est * ledger.factor(self.name) - ledger.left
+        over = est * ledger.factor(self.name) + self.overhead - ledger.left
         ledger.dropped.append(f"{self.name} layer dropped: ~{format_size(over)} over budget (estimated)")
         return True
 

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -184,13 +184,17 @@ def _clear(dirs: Sequence[Path]) -> None:
 # --- the pyramid: the budget says which levels, the levels get rendered ------------------------------------
 
 
-def _render_layer(levels: _Levels, ledger: bud.Ledger, layer: Layer, *, first: bool) -> None:
+def _render_layer(levels: _Levels, ledger: bud.Ledger, layer: Layer, *, first: bool, overhead: int) -> None:
     """Render the levels of one layer the budget allows; ``layer.levels`` is what was kept."""
     if layer.min_zoom > ledger.depth:
         ledger.dropped.append(skip_reason(layer, ledger.depth))
         return
     account = ledger.account(
-        layer.name, layer.min_zoom, first=first, estimate=lambda zoom: levels.estimate(layer, zoom)
+        layer.name,
+        layer.min_zoom,
+        first=first,
+        estimate=lambda zoom: levels.estimate(layer, zoom),
+        overhead=overhead,
     )
     for zoom in account:
         account.record(*levels.render(layer, zoom))
@@ -214,6 +218,7 @@ def render_layers(
     since_date: str | None = None,
     progress: bool = True,
     table: LayerTable = TABLE,
+    entry_bytes: Callable[[dict[str, Any]], int] | None = None,
 ) -> dict[str, Any]:
     """Render tile pyramids ``out_dir/tiles/<layer>/{z}/{x}/{y}.webp`` (and ``<layer>@2x`` with ``retina``).
 
@@ -222,10 +227,12 @@ def render_layers(
     relation (parent -> child segments) or None. Zooms 0..max_zoom (default ``choose_max_zoom``), the edges
     layer from ``edge_min_zoom``. ``workers``: processes (default all cores, 1 = in this process);
     ``dask_scheduler``: render on that Dask cluster instead. ``budget_bytes`` (None = no limit) minus
-    ``reserved_bytes`` is what the tiles may take; see budget.py for how depth and layers are chosen.
-    ``since_date``: the previous atlas' date, for the titles of dated layers ("New since <date>").
-    Returns ``{"layers": [atlas.json layer entries in the order asked], "dropped": [reasons], "bytes":
-    total}``; a previous render of these layers in out_dir is replaced.
+    ``reserved_bytes`` is what the tiles may take, and ``entry_bytes(entry)`` (the site's bound on what a
+    layer's entry adds to its manifests; default nothing) what keeping a layer costs besides; see budget.py
+    for how depth and layers are chosen. A budget without room for the first layer's zoom 0 raises the
+    OptionError naming the smallest that works. ``since_date``: the previous atlas' date, for the titles of
+    dated layers ("New since <date>"). Returns ``{"layers": [atlas.json layer entries in the order asked],
+    "dropped": [reasons], "bytes": total}``; a previous render of these layers in out_dir is replaced.
     """
     data, todo = prepare_layers(points, edges, layers, table=table)
     design_zoom = choose_max_zoom(data.x, data.y) if max_zoom is None else max_zoom
@@ -239,13 +246,35 @@ def render_layers(
     with make_runner(workers, dask_scheduler) as runner:
         levels = _Levels(runner, data, ratios, design_zoom, Path(out_dir), progress)
         for rank, layer in enumerate(todo):
-            _render_layer(levels, ledger, layer, first=rank == 0)
+            overhead = _overhead(layer, design_zoom, retina, since_date, entry_bytes)
+            _render_layer(levels, ledger, layer, first=rank == 0, overhead=overhead)
             if ledger.exhausted:
-                break
+                assert budget_bytes is not None  # only a budget runs out
+                raise bud.too_small(budget_bytes, reserved_bytes, layer.name, ledger.needed)
     order = {name: i for i, name in enumerate(layers)}
     kept = sorted((layer for layer in todo if layer.levels), key=lambda layer: order[layer.name])
     entries = [_entry(layer, retina, since_date) for layer in kept]
     return {"layers": entries, "dropped": ledger.dropped, "bytes": sum(e["bytes"] for e in entries)}
+
+
+# A level's tile count and bytes as no real level has them: wider than any, for bounding an entry's size.
+_WIDEST_LEVEL = (10**12 - 1, 10**15 - 1)
+
+
+def _overhead(
+    layer: Layer,
+    depth: int,
+    retina: bool,
+    since_date: str | None,
+    entry_bytes: Callable[[dict[str, Any]], int] | None,
+) -> int:
+    """What keeping ``layer`` costs besides its tiles: ``entry_bytes`` of its entry as it would be with every
+    level down to ``depth``, at the widest sizes (so that the bound holds whatever is kept)."""
+    if entry_bytes is None:
+        return 0
+    zooms = range(layer.min_zoom, max(depth, layer.min_zoom) + 1)
+    widest = replace(layer, levels=dict.fromkeys(zooms, _WIDEST_LEVEL))
+    return entry_bytes(_entry(widest, retina, since_date))
 
 
 def _entry(layer: Layer, retina: bool, since_date: str | None = None) -> dict[str, Any]:
