@@ -36,6 +36,19 @@ def pick_zoom(xy: np.ndarray, sizes: Sizes = SIZES) -> int:
     return sizes.pick_zooms[-1]
 
 
+def cell_members(xy: np.ndarray, z: int) -> dict[tuple[int, int], np.ndarray]:
+    """(x, y) -> the vertices of each occupied cell at grid zoom ``z``, ascending: a pick cell's models."""
+    side = 1 << z
+    cx, cy = _cells(xy, z)
+    cell = cy * side + cx
+    order = np.lexsort((np.arange(len(cell)), cell))
+    starts = np.searchsorted(cell[order], np.unique(cell), side="left").tolist()
+    return {
+        (int(c % side), int(c // side)): order[a:b]
+        for c, a, b in zip(np.unique(cell).tolist(), starts, [*starts[1:], len(order)], strict=True)
+    }
+
+
 def write_pick(writer: Writer, xy: np.ndarray, sizes: Sizes) -> dict[str, Any]:
     z = pick_zoom(xy, sizes)
     side = 1 << z

@@ -11,6 +11,8 @@ numbers travel as varint / fixed-width character streams and strings front-coded
   (``names.py``).
 * ``data/dict.json``, ``data/detail/{chunk}.json`` -- facts and lineage by vertex (``details.py``).
 * ``data/pick/{z}/{x}/{y}.json`` -- nearest model to a click (``pick.py``).
+* ``data/near/{z}/{x}/{y}.json`` -- ids, downloads and legend colours of a pick cell's models, for the
+  viewer's close-up past the raster's detail (``near.py``).
 * ``data/labels.json`` -- map labels (``labels.py``); ``data/licences/*`` -- licence changes
   (``licence_changes.py``).
 * ``positions.parquet``, ``lineage.parquet`` -- the published files other tools read (``artifacts.py``).
@@ -33,6 +35,7 @@ from atlasgen.index.details import write_details
 from atlasgen.index.labels import write_labels
 from atlasgen.index.licence_changes import write_licence_changes
 from atlasgen.index.names import write_names
+from atlasgen.index.near import legend_codes, write_near
 from atlasgen.index.pick import write_pick
 from atlasgen.index.search import write_search
 from atlasgen.index.words import write_words
@@ -69,7 +72,7 @@ def run(
 def write_index(
     nodes: pd.DataFrame, edges: pd.DataFrame, xy: np.ndarray, out_dir: Path, *, sizes: Sizes = SIZES
 ) -> dict[str, Any]:
-    """Write ``out_dir/data/{search,words,names,dict,detail,pick}`` and return their part of atlas.json's ``data``.
+    """Write ``out_dir/data/{search,words,names,dict,detail,pick,near}`` and return their part of atlas.json's ``data``.
 
     ``nodes`` / ``edges`` follow docs/contracts.md (index = vertex ordinal, sorted by id); ``xy`` is
     ``(N, 2)`` world coordinates. Any previous ``out_dir/data`` is replaced. Output is byte-for-byte
@@ -92,6 +95,7 @@ def write_index(
     names = write_names(writer, ids, sizes)
     details = write_details(writer, nodes, edges, xy, ids, downloads, rank, sizes)
     pick = write_pick(writer, xy, sizes)
+    near = write_near(writer, ids, downloads, xy, pick["zoom"], legend_codes(nodes, xy))
     return {
         "format": 2,
         "vertex_width": vertex_width(n),
@@ -103,6 +107,7 @@ def write_index(
         "names": names,
         "details": details,
         "pick": pick,
+        "near": near,
     }
 
 

@@ -8,6 +8,7 @@ import { decodeVarints, digit, frontDecode } from './normalise.js';
 import { placeLabels } from './placement.js';
 
 const RING = 13; // px: the open model's marker ring (radius 10, stroke 2.5) and a little air
+const RING_SELECTOR = '.atlas-marker';
 const MAX_CELLS = 16;
 const FONT_SIZE = 11;
 const NEUTRAL = '#8b93a7';
@@ -75,11 +76,13 @@ export function createCloseup(view, fetcher, urls, picker, { layers, uiSelector 
   function label(models) {
     const rect = view.container.getBoundingClientRect();
     const frame = { left: 0, top: 0, right: rect.width, bottom: rect.height };
-    const obstacles = [...document.querySelectorAll(uiSelector)]
-      .map((e) => e.getBoundingClientRect())
-      .filter((r) => r.width > 0)
-      .map((r) => ({ left: r.left - rect.left, top: r.top - rect.top, right: r.right - rect.left, bottom: r.bottom - rect.top }));
-    const visible = (p) => p.x >= 0 && p.y >= 0 && p.x <= frame.right && p.y <= frame.bottom && !obstacles.some((b) => p.x >= b.left && p.x <= b.right && p.y >= b.top && p.y <= b.bottom);
+    const local = (e) => {
+      const r = e.getBoundingClientRect();
+      return { left: r.left - rect.left, top: r.top - rect.top, right: r.right - rect.left, bottom: r.bottom - rect.top, card: !e.matches(RING_SELECTOR) };
+    };
+    const obstacles = [...document.querySelectorAll(uiSelector)].map(local).filter((b) => b.right > b.left);
+    // a point under a card is out of sight (the open model's ring, in a map pane, is no card)
+    const visible = (p) => p.x >= 0 && p.y >= 0 && p.x <= frame.right && p.y <= frame.bottom && !obstacles.some((b) => b.card && p.x >= b.left && p.x <= b.right && p.y >= b.top && p.y <= b.bottom);
     const items = models
       .map((m) => ({ m, p: view.project(m.x, m.y) }))
       .filter(({ p }) => visible(p)) // in view, not under a card
@@ -114,6 +117,10 @@ export function createCloseup(view, fetcher, urls, picker, { layers, uiSelector 
     },
     select(vertex) {
       selected = vertex;
+      if (active) draw();
+    },
+    // Place the names again (a card opened or closed over the map).
+    refresh() {
       if (active) draw();
     },
     isActive: () => active,

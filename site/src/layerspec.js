@@ -2,9 +2,6 @@
 // `"overlay": true`) draw on top of the base layer. No layer is known by its id.
 
 export const OVERZOOM = 2; // zoom levels past a layer's deepest tiles, drawn by scaling those up
-// Zoom levels past the deepest tiles where the viewer draws and names the models itself (closeup.js), when
-// the atlas has close-up cells: deep enough that the densest views leave room for every name.
-export const CLOSEUP_ZOOMS = 6;
 
 // The first zoom drawn as a close-up: one level past a layer's deepest tiles, where they start to blur.
 export const closeupFrom = (layer) => (layer?.max_zoom ?? 0) + 1;

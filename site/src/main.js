@@ -49,7 +49,7 @@ async function start() {
   let seq = 0;
   let overlayWanted = true;
 
-  const view = createMap($('map'), atlas, { interactive: !EMBED, closeup: Boolean(urls.nearCell) });
+  const view = createMap($('map'), atlas, { interactive: !EMBED, deepest: urls.nearCell ? atlas.data.near.max_zoom || 0 : 0 });
   if (!EMBED) view.on('click', ({ x, y }) => pick(x, y, PICK_PIXELS / 2 ** view.zoom()));
   view.on('moveend', onMove);
   const state = () => ({ m: shown, view: view.view(), l: base, o: overlays });
@@ -91,6 +91,12 @@ async function start() {
     // The search results drop down over the map: labels under them step aside while they are open.
     const results = document.getElementById('search-results');
     new MutationObserver(labels.refresh).observe(results, { attributeFilter: ['hidden'] });
+    // Cards that come and go over the map (the lineage note, the details panel): the names make way.
+    const cards = new MutationObserver(() => {
+      labels.refresh();
+      closeup?.refresh();
+    });
+    for (const card of [$('overlay-note'), $('panel')]) cards.observe(card, { attributeFilter: ['hidden'] });
     switcher = createLayerSwitcher($('legend'), view, {
       collapsed: MOBILE.matches,
       onBase: (id) => {

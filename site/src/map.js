@@ -12,7 +12,7 @@ import 'leaflet/dist/leaflet.css';
 import * as L from 'leaflet/dist/leaflet-src.esm.js';
 import { TRANSPARENT_PNG } from './config.js';
 import { safeColor } from './dom.js';
-import { CLOSEUP_ZOOMS, OVERZOOM, splitLayers } from './layerspec.js';
+import { OVERZOOM, splitLayers } from './layerspec.js';
 import { createBitmap } from './normalise.js';
 
 const toLatLng = (x, y) => L.latLng(-y, x);
@@ -82,8 +82,9 @@ function createDrawing(map, name, { zIndex, canvas = false }) {
   };
 }
 
-// `closeup`: the map zooms CLOSEUP_ZOOMS past the deepest tiles (the close-up draws there), not OVERZOOM.
-export function createMap(element, atlas, { interactive = true, closeup = false }) {
+// `deepest`: the deepest zoom (the close-up's, atlas.json's data.near.max_zoom), at least OVERZOOM past the
+// deepest tiles.
+export function createMap(element, atlas, { interactive = true, deepest: wanted = 0 }) {
   const { bases, overlays } = splitLayers(atlas.layers);
   const all = [...bases, ...overlays];
   const size = atlas.world.size || 256;
@@ -92,7 +93,7 @@ export function createMap(element, atlas, { interactive = true, closeup = false 
   const map = L.map(element, {
     crs: L.CRS.Simple,
     minZoom: -2,
-    maxZoom: deepest + (closeup ? Math.max(OVERZOOM, CLOSEUP_ZOOMS) : OVERZOOM),
+    maxZoom: Math.max(deepest + OVERZOOM, wanted),
     zoomSnap: 0.25,
     zoomDelta: 0.5,
     wheelPxPerZoomLevel: 90,
