@@ -162,3 +162,16 @@ def test_embedded_sample_builds_completely(sample_atlas: Path) -> None:
     lo_x, lo_y, hi_x, hi_y = manifest["world"]["bounds"]
     assert 0 <= lo_x < hi_x <= 256 and 0 <= lo_y < hi_y <= 256
     assert set(report["timings_s"]) == {"snapshot", "graph", "layout", "tiles", "index", "site"}
+
+
+def test_the_site_names_the_snapshot_by_its_file_name_not_its_local_path(tmp_path: Path) -> None:
+    (tmp_path / "edges.csv").write_text(EDGES, encoding="utf-8")
+    (tmp_path / "nodes.csv").write_text(NODES, encoding="utf-8")
+    out, report = build(tmp_path, str(tmp_path / "edges.csv"), "--nodes", str(tmp_path / "nodes.csv"))
+    assert report["snapshot"]["path"] == "edges.csv"
+    leaks = [
+        str(f.relative_to(out))
+        for f in out.rglob("*")
+        if f.is_file() and str(tmp_path).encode() in f.read_bytes()
+    ]
+    assert leaks == [], "the builder's local paths are not the site's business"

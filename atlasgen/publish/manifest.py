@@ -7,7 +7,7 @@ the same inputs reproduce byte for byte (everything but ``RUN_FACTS``).
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from atlasgen import __version__
@@ -16,6 +16,8 @@ from atlasgen import __version__
 # reused, and (under "layout") the layout's own timings, "seconds*". Everything else in the site is the same
 # byte for byte for the same snapshot, seed and options on the CPU backend (tests/test_determinism.py).
 RUN_FACTS = ("timings_s", "resumed")
+# The snapshot's provenance keys that name local files: the snapshot and the node file that went with it.
+SOURCE_FILES = ("path", "nodes")
 
 
 def reproducible(report: dict[str, Any]) -> dict[str, Any]:
@@ -45,9 +47,16 @@ def build_report(
     layout_info: dict[str, Any],
     seed: int,
 ) -> dict[str, Any]:
-    report = {"generator": {"name": "atlasgen", "version": __version__}, "snapshot": source, **graph_report}
+    report = {"generator": {"name": "atlasgen", "version": __version__}, **graph_report}
+    report["snapshot"] = published_source(source)
     report["layout"] = {k: v for k, v in layout_info.items() if _jsonable(v)} | {"seed": seed}
     return report
+
+
+def published_source(source: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot's provenance as a site publishes it: its files (``SOURCE_FILES``) by name, never by the
+    builder's local paths."""
+    return {k: PurePath(str(v)).name if k in SOURCE_FILES else v for k, v in source.items()}
 
 
 def site_manifest(
