@@ -144,10 +144,27 @@ def pixel_alpha(site: Path, layer: str, z: int, x: float, y: float) -> int:
 
 def test_the_new_layer_needs_a_previous_atlas(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["build", "--out", str(tmp_path / "s"), "--layers", "relation,new"])
-    assert (
-        result.exit_code == 1
-        and "--layers: the new layer marks models added since a previous atlas" in result.output
+    assert result.output == (
+        "Error: --layers: new needs a previous atlas, to mark the models added since (got relation, new)\n"
     )
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("layers", "problem"),
+    [
+        ("new", "relation is required (the base map), and new needs a previous atlas, to mark the models "
+         "added since (got new)"),
+        ("sparkles,new", "sparkles is not a layer (relation, edges, task, licence, new), relation is "
+         "required (the base map), and new needs a previous atlas, to mark the models added since (got "
+         "sparkles, new)"),
+        ("task,a,b", "a and b are not layers (relation, edges, task, licence, new), and relation is "
+         "required (the base map) (got task, a, b)"),
+    ],
+)  # fmt: skip
+def test_everything_wrong_with_the_layers_is_one_message(tmp_path: Path, layers: str, problem: str) -> None:
+    result = CliRunner().invoke(cli, ["build", "--out", str(tmp_path / "s"), "--layers", layers])
+    assert result.output == f"Error: --layers: {problem}\n" and result.exit_code == 1
 
 
 @pytest.mark.slow

@@ -38,19 +38,28 @@ def check(out: Path, budget: str | int, layers: tuple[str, ...] | None, previous
         if (hopeless := below_viewer(budget_bytes, tree_bytes(viewer_dir()))) is not None:
             problems += hopeless.problems
     layers = tuple(layers) if layers else TABLE.defaults
-    if "new" in layers and previous is None:
-        problems.append(
-            ("layers", "the new layer marks models added since a previous atlas, and none is given")
-        )
-    unknown = [name for name in layers if name not in TABLE]
-    if unknown or not set(TABLE.required) <= set(layers):
-        problems.append(
-            (
-                "layers",
-                f"must include {' and '.join(TABLE.required)} and be among {', '.join(TABLE.names)} "
-                f"(got {', '.join(layers)})",
-            )
-        )
+    if (wrong := _layers_problem(layers, previous is not None)) is not None:
+        problems.append(("layers", wrong))
     if problems:
         raise OptionError(problems)
     return Checked(budget_bytes, layers)
+
+
+def _layers_problem(layers: tuple[str, ...], has_previous: bool) -> str | None:
+    """Everything wrong with a list of layers, in one sentence; None when nothing is."""
+    from atlasgen.tiles.table import TABLE
+
+    faults = []
+    if unknown := [name for name in layers if name not in TABLE]:
+        are = "is not a layer" if len(unknown) == 1 else "are not layers"
+        faults.append(f"{' and '.join(unknown)} {are} ({', '.join(TABLE.names)})")
+    if missing := [name for name in TABLE.required if name not in layers]:
+        faults.append(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required (the base map)"
+        )
+    if "new" in layers and not has_previous:
+        faults.append("new needs a previous atlas, to mark the models added since")
+    if not faults:
+        return None
+    listed = faults[0] if len(faults) == 1 else f"{', '.join(faults[:-1])}, and {faults[-1]}"
+    return f"{listed} (got {', '.join(layers)})"
