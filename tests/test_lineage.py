@@ -113,6 +113,17 @@ def test_a_merge_shows_every_parent_and_a_shared_ancestor_once(snapshot: list[st
     assert "├─ merged from org/ft-a" in text and "└─ merged from org/ft-b" in text
 
 
+def test_a_root_says_it_has_no_documented_parent(snapshot: list[str]) -> None:
+    out = as_json("meta/base", *snapshot)
+    assert out["ancestors"] == [] and out["roots"] == ["meta/base"]  # the JSON schema is unchanged
+    lines = run("meta/base", *snapshot).output.splitlines()
+    assert lines[2:5] == [
+        "ancestors: none (meta/base has no documented parent: a root)",
+        "meta/base  licence llama3.1",
+        "declared licence changes along the ancestry: none (no documented parent, no ancestry)",
+    ]
+
+
 def test_virtual_parents_are_marked_and_undeclared_licences_are_not_changes(snapshot: list[str]) -> None:
     out = as_json("org/adapter", *snapshot)
     (ghost,) = out["ancestors"]

@@ -357,7 +357,10 @@ def text_lines(result: dict[str, Any]) -> list[str]:
     lines = [f"source: {src['kind']} {src['path']}" + (f" ({about})" if about else "")]
     downloads = "" if model["downloads"] is None else f", {model['downloads']:,} downloads"
     lines.append(f"{model['id']}: {model['relation']}, {_licence(model)}{downloads}")
-    lines.append(f"ancestors: {len(result['ancestors']):,}; roots: {', '.join(result['roots'])}")
+    if result["ancestors"]:
+        lines.append(f"ancestors: {len(result['ancestors']):,}; roots: {', '.join(result['roots'])}")
+    else:
+        lines.append(f"ancestors: none ({model['id']} has no documented parent: a root)")
     lines += _tree(result)
     lines += _change_lines(result)
     lines += _descendant_lines(result["descendants"])
@@ -405,6 +408,8 @@ def _branches(entry: dict[str, Any], prefix: str) -> list[tuple[str, str, str, s
 
 
 def _change_lines(result: dict[str, Any]) -> list[str]:
+    if not result["ancestors"]:
+        return ["declared licence changes along the ancestry: none (no documented parent, no ancestry)"]
     changes = result["licence_changes"]
     entries = [result["model"], *result["ancestors"]]
     undeclared = sum(e["licence"] is None for e in entries)
