@@ -73,6 +73,10 @@ def test_build_prints_the_report_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "models: 9 in atlas (0 virtual parents added), 0 dropped of 9 input rows" in result.output
     assert "repairs: self loops 1" in result.output
+    # The roots and the isolated models, each under its own name (a root with descendants has lineage).
+    assert "models without a documented parent: 3 (0 without any lineage: the map's undocumented region)" in (
+        result.output
+    )
     assert "the whole site within its 50.0 MB budget" in result.output
     assert "layout: cpu backend" in result.output
     assert "stability" not in result.output  # no --previous, nothing to compare

@@ -103,6 +103,16 @@ def write_json(path: Path, payload: Any) -> None:
     )
 
 
+def _without_parent(report: dict[str, Any]) -> str:
+    """The roots (``without_lineage`` counts the models whose relation is ``base``: no documented parent,
+    descendants or not), and how many of them have no lineage at all (the layout's undocumented region)."""
+    line = f"models without a documented parent: {report['without_lineage']:,}"
+    isolated = report.get("layout", {}).get("undocumented")
+    if isinstance(isolated, int):
+        line += f" ({isolated:,} without any lineage: the map's undocumented region)"
+    return line
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """The build report in a few human lines (the CLI prints these)."""
     lines = [
@@ -111,7 +121,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         "edges: {:,} ({})".format(
             report["edges"], ", ".join(f"{k} {v:,}" for k, v in report["edges_by_relation"].items())
         ),
-        f"without documented lineage: {report['without_lineage']:,}",
+        _without_parent(report),
     ]
     from atlasgen.graph.focus import summary_line
 
