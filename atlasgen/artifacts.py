@@ -121,6 +121,25 @@ def read_previous(path: Path, ids: pd.Series) -> tuple[np.ndarray, int]:
     return aligned, int(np.isfinite(aligned[:, 0]).sum())
 
 
+def read_previous_families(path: Path, ids: pd.Series) -> np.ndarray | None:
+    """Each model's island (weakly connected component) in a previous atlas, aligned to `ids` (-1: not in
+    one: new, or without lineage then), from the atlas's lineage file; None when it has none.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    atlas = path if path.is_dir() else path.parent
+    if not (atlas / LINEAGE).is_file():
+        return None
+    edges = read_lineage(atlas)
+    names, pairs = np.unique(edges[["parent", "child"]].to_numpy(dtype=object).ravel(), return_inverse=True)
+    pairs = pairs.reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(names.size, names.size))
+    _, family = connected_components(graph, directed=True, connection="weak")
+    lookup = pd.Series(family, index=pd.Index(names, dtype=object))
+    return lookup.reindex(ids.astype(object).to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
+
+
 # ------------------------------------------------------------------------------------------- a built atlas
 
 

@@ -10,7 +10,7 @@ from scipy.spatial import cKDTree
 
 from atlasgen.errors import AtlasgenError
 from atlasgen.layout import layout_atlas
-from atlasgen.layout.pack import pack_circles, place_free, separate
+from atlasgen.layout.pack import pack_circles, place_free
 
 TASKS = ["text-generation", "image-classification", "fill-mask", "text-to-image", "asr"]
 
@@ -184,19 +184,6 @@ def test_pack_circles_elliptical_aspect() -> None:
         w, h = np.ptp(c, axis=0)
         assert abs(np.log(w / h) - np.log(aspect)) < 0.25
         assert _gaps(c, radii).min() > -1e-9
-
-
-def test_separate_moves_only_what_overlaps() -> None:
-    rng = np.random.default_rng(3)
-    radii = rng.uniform(0.5, 2, 300)
-    centres = pack_circles(radii) * 1.0
-    far = np.array([[1e3, 1e3]])
-    grown = radii * 1.05
-    out = separate(np.r_[centres, far], np.r_[grown, 1.0])
-    assert _gaps(out, np.r_[grown, 1.0]).min() > -2e-3
-    assert np.array_equal(out[-1], far[0])
-    # no more movement than blowing the whole packing up by 5% would cause
-    assert np.median(np.hypot(*(out[:-1] - centres).T)) < 1.5 * np.median(0.05 * np.hypot(*centres.T))
 
 
 def test_place_free_fills_room_near_target() -> None:

@@ -16,7 +16,8 @@ rings. Instead:
    circles, largest in the centre (``pack.py``), the two regions side by side;
 6. everything is fitted into [0, 256]^2 (x right, y down), centred, aspect preserved.
 
-With ``previous`` (last snapshot's positions) steps 4-6 keep survivors in place instead (``stable.py``).
+With ``previous`` (last snapshot's positions) steps 4-6 keep survivors in place instead (``stable.py``,
+``parts.py``, ``compose.py``): the map is never rescaled, it grows outward.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tqdm import tqdm
 
 from atlasgen.layout import stable
 from atlasgen.layout.backends import choose_backend, initial_positions, run_force_atlas2
+from atlasgen.layout.drift import drift
 from atlasgen.layout.pack import pack_circles
 from atlasgen.layout.params import ForceAtlas2Params, LayoutParameterError, check_graph
 from atlasgen.layout.regions import (
@@ -43,7 +45,7 @@ from atlasgen.layout.regions import (
     group_discs,
     phyllotaxis,
 )
-from atlasgen.layout.world import FRESH_FILL, GROWTH_ROOM, ISLAND_GAP, MARGIN, WORLD
+from atlasgen.layout.world import FRESH_FILL, GROWTH_ROOM, ISLAND_GAP, MARGIN, WORLD, world_size
 
 DISC_SPACING = 0.5  # leaf spacing in a disc, in ForceAtlas2 length units
 # A core node's FA2 mass gains sqrt(folded leaves): its disc's radius grows as sqrt(k), and FA2 keeps
@@ -74,6 +76,7 @@ def layout_atlas(
     groups: np.ndarray | None = None,
     group_labels: Sequence[str] | None = None,
     previous: np.ndarray | None = None,
+    previous_family: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Lay out a lineage DAG (edges parent -> child) as an atlas: families as islands, undocumented
     models (no edge) grouped by task in a region of their own.
@@ -82,15 +85,20 @@ def layout_atlas(
     downloaded in the centre. ``groups`` is an int code per node (task; -1 = unknown) and
     ``group_labels`` a label per code; they group the undocumented models. ``previous`` is the last
     atlas's ``(n_nodes, 2)`` world positions (NaN rows: new models): survivors then stay where they
-    were. Returns ``(xy, info)``: ``xy`` float64 ``(n_nodes, 2)`` inside ``[0, 256]^2``; ``info`` holds
-    backend, reason, params, seconds, components, counts, ``regions`` (bbox of each region, centre,
-    radius and count of each group disc) and ``stability`` (survivors' displacement / map extent).
+    were. ``previous_family`` names each node's island in the previous atlas (-1: none; from its
+    lineage): then families that new links joined are told apart (``parts.py``). Returns ``(xy, info)``:
+    ``xy`` float64 ``(n_nodes, 2)`` inside ``[0, world]^2`` (``info["world"]``: 256 for a fresh map;
+    a map built on a previous one never shrinks, it grows); ``info`` holds backend, reason, params,
+    seconds, components, counts, ``regions`` (bbox of each region, centre, radius and count of each group
+    disc), ``stability`` (survivors' displacement / map extent, by cause) and, with ``previous``,
+    ``drift`` (this map against a fresh packing of the same snapshot, ``drift.py``).
     """
     t0 = perf_counter()
     src, dst, n, _ = check_graph(sources, targets, n_nodes, None)
     rank_key = _rank_key(weights, n)
     codes, names = check_groups(groups, group_labels, n)
     prev = stable.check_previous(previous, n)
+    old_family = stable.check_families(previous_family, n)
     params = ForceAtlas2Params(max_iter=max_iter, random_state=seed, **ATLAS_FA2)  # validates
     name, reason = choose_backend(backend)
     compile_s = _warm_up() if n else 0.0
@@ -99,7 +107,9 @@ def layout_atlas(
     lineage = np.flatnonzero(comp >= 0)
     discs = group_discs(np.flatnonzero(comp < 0), codes, rank_key)
     leaf, parent = _fold_leaves(src, dst, n)
-    frame = stable.build_frame(prev, comp, ncomp, discs.nodes, discs.disc) if prev is not None else None
+    frame = None
+    if prev is not None:
+        frame = stable.build_frame(prev, comp, ncomp, discs.nodes, discs.disc, old_family, MARGIN)
     core_xy, spacing, fa2_s, used = _layout_cores(
         n, src, dst, leaf, parent, comp, ncomp, params, name, progress, frame
     )
@@ -114,7 +124,7 @@ def layout_atlas(
         xy, disc_centres = compose_stable(
             frame, fa2_xy, sigma, mid, spacing, comp, ncomp, leaf, parent, rank_key, discs
         )
-    info = {
+    info: dict[str, Any] = {
         "backend": name,
         "reason": reason,
         "backends_used": sorted(used),
@@ -125,12 +135,20 @@ def layout_atlas(
         "undocumented": int(discs.nodes.size),
         "folded_leaves": int(leaf.sum()),
         "regions": describe(xy, lineage, discs, disc_centres, names),
-        "stability": stable.displacement(xy, prev),
+        "world": world_size(xy),
+        "stability": stable.displacement(xy, prev, None if frame is None else frame.parts.cause),
         "seconds": perf_counter() - t0,
         "seconds_fa2": fa2_s,
         "seconds_pack": perf_counter() - t_pack,
         "seconds_compile": compile_s,
     }
+    if frame is not None:
+        info["stability"]["families_joined"] = frame.parts.joined
+        info["stability"]["parts_moved"] = int(frame.parts.moving.sum())
+        label = np.where(comp >= 0, comp, 0)
+        label[discs.nodes] = ncomp + discs.disc
+        info["drift"] = drift(xy / frame.u, label, ncomp, discs.counts, frame.family)
+        info["seconds"] = perf_counter() - t0
     return xy, info
 
 

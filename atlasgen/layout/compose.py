@@ -1,20 +1,48 @@
-"""Stable composition: islands and group discs placed where the previous atlas had their survivors.
+"""Stable composition: last week's map is the map; only what the data changed moves.
 
-Works in the previous map's packing units (``Frame.prev``; world = u * packing units), see ``stable.py``.
+Works in the previous map's packing units (``Frame.prev``: world = u * packing units), see ``stable.py``.
+
+* Every survivor stays exactly where ``Frame.prev`` puts it: its old position, or for the smaller parts of
+  a joined family their old position shifted beside the largest part (``parts.py``).
+* New models of an existing island or group disc take the free slot nearest where they belong (a new
+  leaf: its parent's disc; a new core model: where ForceAtlas2, aligned onto the survivors, puts it;
+  a new undocumented model: its task's disc). Slots near another island's points are skipped, so a
+  family that outgrows its room grows around its neighbours, never into them, and nobody is pushed.
+* Brand-new islands and discs go into the free space nearest their region: holes that deleted models
+  left first, then the edge. Nothing goes above or left of the world's margin, so the world only grows
+  outward (right and down) and no coordinate is ever rescaled.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
-from atlasgen.layout.pack import place_free, separate
-from atlasgen.layout.regions import GROUP_GAP, GROUP_SPACING, REGION_GAP, Discs, bbox, disc_radii, fill_slots
+from atlasgen.layout.pack import place_free, place_near
+from atlasgen.layout.parts import part_circles
+from atlasgen.layout.regions import (
+    GROUP_GAP,
+    GROUP_SPACING,
+    REGION_GAP,
+    Blockers,
+    Discs,
+    Territory,
+    disc_radii,
+    fill_slots,
+    phyllotaxis,
+    territory,
+)
 from atlasgen.layout.stable import Frame, align
-from atlasgen.layout.world import ISLAND_GAP, fit_world
+from atlasgen.layout.world import ISLAND_GAP
 
-PIN_BELOW = 0.5  # islands whose core is less new than this keep their surviving core models exactly
-PIN_FIT = 0.3  # ... and whose survivors fit the new shape to within this share of the island radius
-KEEP_SLACK = 1.5  # a survivor further than this many disc radii from its disc's centre is re-slotted
+Box = tuple[np.ndarray, np.ndarray]
+REGION_REACH = 4.0  # packing units: new models keep this far from the other region's points
+# How far a new model looks for a free slot in its island: a core model this many slots around where
+# ForceAtlas2 wants it, a leaf this factor beyond its parent's full disc radius. Beyond, the island has
+# no room (neighbours are close): the model goes to the island's annex in the free space beside it.
+CORE_SLOTS = 32
+SLOT_REACH = 1.5
+SETTLE_ROUNDS = 8
 
 
 def compose_stable(
@@ -32,41 +60,87 @@ def compose_stable(
 ) -> tuple[np.ndarray, np.ndarray]:
     """World positions of every node and the group discs' centres."""
     n = comp.size
+    label = comp.copy()
+    label[discs.nodes] = ncomp + discs.disc
     pu = np.full((n, 2), np.nan)
-    anchored = _place_anchored(frame, fa2_xy, sigma, spacing, comp, ncomp, leaf, parent, key, pu)
-    lin_c, lin_r = _circles(pu, comp, ncomp, ISLAND_GAP)
-    new_isl = ~anchored
-    size = np.bincount(comp[comp >= 0], minlength=ncomp).astype(np.float64)
+    pu[frame.anchor] = frame.prev[frame.anchor]
+    lin_box, und_box = _walls(pu, comp, frame.lo)
+    anchored, step, wish = _align_new_cores(frame, fa2_xy, sigma, spacing, comp, ncomp, leaf)
+    _grow_islands(frame, pu, label, anchored, step, wish, comp, leaf, parent, key, lin_box)
+    d_anch, d_centre = _grow_discs(frame, discs, pu, label, ncomp, und_box)
+
+    # obstacles for what goes into free space: the circles of islands with survivors, and each point
+    # of the group discs (a disc grown for months is no circle)
+    lin_c, lin_r = part_circles(pu, np.where(comp >= 0, comp, -1), ncomp, ISLAND_GAP)
+    und_pts = discs.nodes[d_anch[discs.disc]]
+    obst_c = np.concatenate([lin_c[anchored], pu[und_pts]])
+    obst_r = np.concatenate([lin_r[anchored], np.full(und_pts.size, GROUP_GAP)])
+    over = np.flatnonzero(np.isnan(pu[:, 0]) & (comp >= 0) & anchored[np.maximum(comp, 0)])
+    if over.size:
+        ann_c, ann_r = _annexes(over, pu, comp, parent, key, step, lin_c, obst_c, obst_r, frame.lo)
+        obst_c, obst_r = np.concatenate([obst_c, ann_c]), np.concatenate([obst_r, ann_r])
     lineage = np.flatnonzero(comp >= 0)
+    new_isl = ~anchored
     fresh = lineage[new_isl[comp[lineage]]]
     pu[fresh] = (fa2_xy[fresh] - mid[comp[fresh]]) * sigma[comp[fresh]][:, None]
-    lin_r[new_isl] = np.sqrt(size[new_isl]) + ISLAND_GAP
-    lin_c[new_isl] = 0.0
-
-    d_anch = _place_discs(frame, discs, key, pu)
-    d_of = np.full(n, -1)
-    d_of[discs.nodes] = discs.disc
-    und_c, und_r = _circles(pu, d_of, discs.codes.size, GROUP_GAP)
-    pu[discs.nodes[~d_anch[discs.disc]]] = discs.local[~d_anch[discs.disc]]
-    und_r[~d_anch] = disc_radii(discs.counts[~d_anch])
-    und_c[~d_anch] = 0.0
-
-    # growth made some circles overlap: push them apart, then fit the brand-new ones into free space
-    centres = np.concatenate([lin_c, und_c])
-    radii = np.concatenate([lin_r, und_r])
-    fixed = np.concatenate([anchored, d_anch])
-    moved = centres.copy()
-    moved[fixed] = separate(centres[fixed], radii[fixed])
-    moved[~fixed] = _place_new(moved, radii, fixed, ncomp)
-    delta = moved - np.where(fixed[:, None], centres, 0.0)
-    owner = np.where(comp >= 0, comp, -1)
-    owner[discs.nodes] = ncomp + discs.disc
-    pu += delta[owner]
-    world = fit_world(np.concatenate([pu, moved[ncomp:]]), frame.u)
-    return world[:n], world[n:]
+    size = np.bincount(comp[lineage], minlength=ncomp).astype(np.float64)
+    new_d = discs.nodes[~d_anch[discs.disc]]
+    pu[new_d] = discs.local[~d_anch[discs.disc]]
+    radii = np.concatenate([np.sqrt(size) + ISLAND_GAP, disc_radii(discs.counts)])
+    todo = np.concatenate([new_isl, ~d_anch])
+    centres = np.concatenate([np.zeros((ncomp, 2)), d_centre])
+    centres[todo] = _place_new(obst_c, obst_r, radii, todo, ncomp, _boxes(pu, comp, frame.anchor), frame.lo)
+    pu[~frame.anchor] += np.where(todo[label], 1.0, 0.0)[~frame.anchor, None] * centres[label[~frame.anchor]]
+    return pu * frame.u, centres[ncomp:] * frame.u
 
 
-def _place_anchored(
+def _annexes(
+    over: np.ndarray,
+    pu: np.ndarray,
+    comp: np.ndarray,
+    parent: np.ndarray,
+    key: np.ndarray,
+    step: np.ndarray,
+    island_c: np.ndarray,
+    obst_c: np.ndarray,
+    obst_r: np.ndarray,
+    lo: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """New models that found no room in their island (its neighbours are close): one disc per island,
+    most important first, set into the free space nearest the island. Returns the annexes' circles."""
+    over = over[np.lexsort((over, -key[over], parent[over], comp[over]))]
+    isl, start, count = np.unique(comp[over], return_index=True, return_counts=True)
+    spacing = np.array([np.median(step[(comp == c) & (step > 0)]) for c in isl])
+    radius = spacing * np.sqrt(count + 0.5) + ISLAND_GAP
+    order = np.lexsort((isl, -radius))
+    centre = np.zeros((isl.size, 2))
+    centre[order] = place_near(obst_c, obst_r, radius[order], island_c[isl[order]], lo=lo)
+    a = np.repeat(np.arange(isl.size), count)
+    rank = np.arange(over.size) - start[a]
+    pu[over] = centre[a] + phyllotaxis(rank, spacing[a], 0.5)
+    return centre, radius
+
+
+def _walls(pu: np.ndarray, comp: np.ndarray, lo: float) -> tuple[Territory, Territory]:
+    """Where new models of each region may not go: near the other region's points (so the regions stay
+    apart as they grow), past the world's margin (so the world only grows right and down), and for the
+    undocumented region, left of where it reaches: it grows away from the lineage region, not around it
+    (new families and annexes need the room beside their region)."""
+    placed = ~np.isnan(pu[:, 0])
+    lin, und = placed & (comp >= 0), placed & (comp < 0)
+    left = float(pu[und, 0].min()) if und.any() and lin.any() else -np.inf
+    return territory(pu[und], REGION_REACH, lo), territory(pu[lin], REGION_REACH, lo, left)
+
+
+def _boxes(pu: np.ndarray, comp: np.ndarray, anchor: np.ndarray) -> list[Box | None]:
+    """Bounding boxes of the survivors of each region (lineage, undocumented); None for an empty one."""
+    out: list[Box | None] = []
+    for mask in (anchor & (comp >= 0), anchor & (comp < 0)):
+        out.append((pu[mask].min(0), pu[mask].max(0)) if mask.any() else None)
+    return out
+
+
+def _align_new_cores(
     frame: Frame,
     fa2_xy: np.ndarray,
     sigma: np.ndarray,
@@ -74,109 +148,157 @@ def _place_anchored(
     comp: np.ndarray,
     ncomp: int,
     leaf: np.ndarray,
-    parent: np.ndarray,
-    key: np.ndarray,
-    pu: np.ndarray,
-) -> np.ndarray:
-    """Cores of anchored islands mapped onto their old spot, then their leaves. Returns the mask."""
-    core = (comp >= 0) & ~leaf
-    anchors = core & frame.anchor
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """New core models of islands with survivors: where ForceAtlas2's island, mapped onto the survivors
+    by the best rotation + translation (scale near the density scale), wishes them. Returns the
+    anchored-island mask, each node's slot step, and (new core models, their wished positions).
+    """
+    anchors = frame.anchor & (comp >= 0)
     anchored = np.bincount(comp[anchors], minlength=ncomp) > 0
     cos, sin, scale, shift = align(fa2_xy, frame.prev, anchors, comp, ncomp, sigma)
-    sel = np.flatnonzero(core & anchored[np.maximum(comp, 0)])
-    c = comp[sel]
-    q = fa2_xy[sel]
+    step = np.zeros(comp.size)
+    lin = comp >= 0
+    step[lin] = scale[comp[lin]] * spacing[lin]  # slot spacing in this island's discs, packing units
+    sel = np.flatnonzero(lin & ~leaf & ~frame.anchor & anchored[np.maximum(comp, 0)])
+    c, q = comp[sel], fa2_xy[sel]
     rot = np.column_stack([cos[c] * q[:, 0] - sin[c] * q[:, 1], sin[c] * q[:, 0] + cos[c] * q[:, 1]])
-    pu[sel] = scale[c][:, None] * rot + shift[c]
-    # Survivors of a mostly unchanged core stay exactly put; ForceAtlas2 only found room for the new
-    # models among them. A mostly new core keeps its new shape (aligned onto the survivors).
-    # (not when the survivors came from places far apart: two old families joined by a new model)
-    n_core = np.bincount(comp[core], minlength=ncomp)
-    pinned = np.bincount(comp[anchors], minlength=ncomp) >= (1.0 - PIN_BELOW) * n_core
-    apart = np.zeros(ncomp)
-    a_idx = np.flatnonzero(anchors)
-    np.maximum.at(apart, comp[a_idx], np.hypot(*(pu[a_idx] - frame.prev[a_idx]).T))
-    size = np.bincount(comp[comp >= 0], minlength=ncomp)
-    pinned &= apart <= PIN_FIT * np.sqrt(size) + 1.0
-    pin = np.flatnonzero(anchors & pinned[np.maximum(comp, 0)])
-    pu[pin] = frame.prev[pin]
-    leaves = np.flatnonzero(leaf & anchored[np.maximum(comp, 0)])
-    par = parent[leaves]
-    step = scale[comp[leaves]] * spacing[par]  # leaf spacing of this island's discs, packing units
-    offset = frame.prev[leaves] - frame.prev[par]
-    n_leaves = np.bincount(par, minlength=comp.size)[par]
-    reach = KEEP_SLACK * step * np.sqrt(n_leaves + 1.0) + step
-    keep = frame.anchor[leaves] & frame.anchor[par] & (np.hypot(*offset.T) <= reach)
-    pu[leaves[keep]] = pu[par[keep]] + offset[keep]
-    new = leaves[~keep]
+    return anchored, step, (sel, scale[c][:, None] * rot + shift[c])
+
+
+def _grow_islands(
+    frame: Frame,
+    pu: np.ndarray,
+    label: np.ndarray,
+    anchored: np.ndarray,
+    step: np.ndarray,
+    wish: tuple[np.ndarray, np.ndarray],
+    comp: np.ndarray,
+    leaf: np.ndarray,
+    parent: np.ndarray,
+    key: np.ndarray,
+    other: Territory,
+) -> None:
+    """New core models take the free slot nearest their aligned spot, then new leaves the innermost
+    free slot of their parent's disc."""
+    sel, spot = wish
+    if sel.size:
+        cap = np.full(sel.size, CORE_SLOTS)
+        _settle(sel, spot, step[sel], 0.0, pu, label, label[sel], other, limit=cap)
+    new = np.flatnonzero(leaf & ~frame.anchor & anchored[np.maximum(comp, 0)])
     new = new[np.lexsort((new, -key[new], parent[new]))]
-    kept_count = np.bincount(par[keep], minlength=comp.size)
-    step_of = np.zeros(comp.size)
-    step_of[par] = step
-    pu[new] = fill_slots(pu, step_of, 1.0, pu[leaves[keep]], kept_count, parent[new])
-    return anchored
+    if new.size:
+        par = parent[new]
+        uniq = np.unique(par)
+        kept = np.bincount(parent[leaf & frame.anchor], minlength=comp.size)[uniq]
+        owner = np.searchsorted(uniq, par)
+        cap = np.ceil(SLOT_REACH**2 * (kept + np.bincount(owner))).astype(np.int64) + 8
+        ok = ~np.isnan(pu[uniq, 0])  # a parent that found no room: its new leaves follow it (annex)
+        take = ok[owner]
+        _settle(
+            new[take],
+            pu[uniq[ok]],
+            step[uniq[ok]],
+            1.0,
+            pu,
+            label,
+            label[uniq[ok]],
+            other,
+            np.searchsorted(np.flatnonzero(ok), owner[take]),
+            kept[ok],
+            cap[ok],
+        )
 
 
-def _place_discs(frame: Frame, discs: Discs, key: np.ndarray, pu: np.ndarray) -> np.ndarray:
-    """Group discs with survivors keep their old centre and points; new models fill free slots."""
+def _settle(
+    who: np.ndarray,
+    centres: np.ndarray,
+    spacing: np.ndarray,
+    first: float,
+    pu: np.ndarray,
+    label: np.ndarray,
+    disc_label: np.ndarray,
+    other: Territory,
+    owner: np.ndarray | None = None,
+    kept: np.ndarray | None = None,
+    limit: np.ndarray | None = None,
+) -> None:
+    """Put nodes ``who`` into free phyllotaxis slots around ``centres`` (one disc each; ``owner``: the
+    disc of each, sorted; default one per disc), clear of every point placed so far. Two islands growing
+    into the same free space in one pass can pick slots close to each other: the later one of each such
+    pair tries again with the first one placed, for a few rounds."""
+    owner = np.arange(centres.shape[0]) if owner is None else owner
+    count = np.zeros(centres.shape[0], np.int64) if kept is None else kept  # slots taken, a first guess
+    todo = np.arange(who.size)
+    for attempt in range(SETTLE_ROUNDS):
+        placed = np.flatnonzero(~np.isnan(pu[:, 0]))
+        blockers = Blockers(pu[placed], label[placed], ISLAND_GAP, other)
+        pu[who[todo]] = fill_slots(
+            centres, spacing, first, pu[placed], count, owner[todo], blockers, disc_label, limit
+        )
+        todo = todo[_clashes(pu[who[todo]], disc_label[owner[todo]])]
+        if todo.size == 0 or attempt == SETTLE_ROUNDS - 1:
+            return
+        pu[who[todo]] = np.nan
+
+
+def _clashes(xy: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Indices of points with a point of another label placed earlier within ISLAND_GAP."""
+    ok = np.flatnonzero(~np.isnan(xy[:, 0]))
+    if ok.size < 2:
+        return np.zeros(0, np.int64)
+    pairs = cKDTree(xy[ok]).query_pairs(ISLAND_GAP, output_type="ndarray")
+    pairs = pairs[lab[ok][pairs[:, 0]] != lab[ok][pairs[:, 1]]]
+    return np.unique(ok[pairs.max(axis=1)]) if pairs.size else np.zeros(0, np.int64)
+
+
+def _grow_discs(
+    frame: Frame, discs: Discs, pu: np.ndarray, label: np.ndarray, ncomp: int, other: Territory
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group discs with survivors keep their points; new models take the innermost free slots around
+    the survivors' median. Returns which discs had survivors and their centres."""
     nd = discs.codes.size
     nodes, disc = discs.nodes, discs.disc
     alive = frame.anchor[nodes]
-    centre = np.zeros((nd, 2))
-    for d in np.flatnonzero(np.bincount(disc[alive], minlength=nd)):
-        centre[d] = np.median(frame.prev[nodes[alive & (disc == d)]], axis=0)
     has = np.bincount(disc[alive], minlength=nd) > 0
-    reach = GROUP_SPACING * (KEEP_SLACK * np.sqrt(discs.counts) + 2.0)
-    keep = alive & has[disc] & (np.hypot(*(frame.prev[nodes] - centre[disc]).T) <= reach[disc])
-    pu[nodes[keep]] = frame.prev[nodes[keep]]
-    new = ~keep & has[disc]  # nodes are already sorted by disc, then downloads
-    kept_count = np.bincount(disc[keep], minlength=nd)
-    pu[nodes[new]] = fill_slots(
-        centre, np.full(nd, GROUP_SPACING), 0.5, pu[nodes[keep]], kept_count, disc[new]
-    )
-    return has
+    centre = np.zeros((nd, 2))
+    for d in np.flatnonzero(has):
+        centre[d] = np.median(frame.prev[nodes[alive & (disc == d)]], axis=0)
+    new = ~alive & has[disc]  # nodes are already sorted by disc, then downloads
+    if new.any():
+        kept_count = np.bincount(disc[alive], minlength=nd)
+        spacing, disc_label = np.full(nd, GROUP_SPACING), ncomp + np.arange(nd)
+        _settle(nodes[new], centre, spacing, 0.5, pu, label, disc_label, other, disc[new], kept_count)
+    return has, centre
 
 
-def _circles(pu: np.ndarray, owner: np.ndarray, k: int, gap: float) -> tuple[np.ndarray, np.ndarray]:
-    """Bounding circle (bbox centre, max distance + gap) of each owner's placed points."""
-    sel = np.flatnonzero((owner >= 0) & ~np.isnan(pu[:, 0]))
-    o = owner[sel]
-    lo = np.full((k, 2), np.inf)
-    hi = np.full((k, 2), -np.inf)
-    np.minimum.at(lo, o, pu[sel])
-    np.maximum.at(hi, o, pu[sel])
-    ok = np.isfinite(lo[:, 0])
-    mid = np.zeros((k, 2))
-    mid[ok] = 0.5 * (lo[ok] + hi[ok])
-    r = np.zeros(k)
-    np.maximum.at(r, o, np.hypot(*(pu[sel] - mid[o]).T))
-    return mid, r + gap
-
-
-def _place_new(centres: np.ndarray, radii: np.ndarray, fixed: np.ndarray, ncomp: int) -> np.ndarray:
-    """Centres for brand-new islands (nearest the lineage region) and discs (nearest the other)."""
-    lin = np.zeros(centres.shape[0], bool)
+def _place_new(
+    obst_c: np.ndarray,
+    obst_r: np.ndarray,
+    radii: np.ndarray,
+    todo: np.ndarray,
+    ncomp: int,
+    boxes: list[Box | None],
+    lo: float,
+) -> np.ndarray:
+    """Centres for brand-new islands (nearest the lineage region) and discs (nearest the other), in the
+    free space among the obstacles and each other; largest first."""
+    lin = np.zeros(todo.size, bool)
     lin[:ncomp] = True
-    out = centres.copy()
-    boxes = [bbox(centres[fixed & m], radii[fixed & m]) if (fixed & m).any() else None for m in (lin, ~lin)]
-    placed = fixed.copy()
+    out = np.zeros((todo.size, 2))
     for mine, box, other, side in ((lin, boxes[0], boxes[1], -1.0), (~lin, boxes[1], boxes[0], 1.0)):
-        todo = np.flatnonzero(~fixed & mine)
-        if todo.size == 0:
+        idx = np.flatnonzero(todo & mine)
+        if idx.size == 0:
             continue
-        todo = todo[np.lexsort((todo, -radii[todo]))]
+        idx = idx[np.lexsort((idx, -radii[idx]))]
         near, avoid = _target(box, other, side)
-        out[todo] = place_free(out[placed], radii[placed], radii[todo], near, gap=0.0, avoid=avoid)
-        placed[todo] = True
-    return out[~fixed]
-
-
-Box = tuple[np.ndarray, np.ndarray]
+        out[idx] = place_free(obst_c, obst_r, radii[idx], near, gap=0.0, avoid=avoid, lo=lo)
+        obst_c, obst_r = np.concatenate([obst_c, out[idx]]), np.concatenate([obst_r, radii[idx]])
+    return out[todo]
 
 
 def _target(box: Box | None, other: Box | None, side: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """Where a region's new circles go (its centre, or beside the other region), and the half-plane
-    to avoid: everything past the other region's near edge (lineage left, undocumented right).
+    """Where a region's new circles go (its centre, or beside the other region: lineage left,
+    undocumented right), and the box to avoid: the other region's, with a gap.
     """
     if other is None:
         return (np.zeros(2) if box is None else 0.5 * (box[0] + box[1])), None
@@ -185,6 +307,4 @@ def _target(box: Box | None, other: Box | None, side: float) -> tuple[np.ndarray
         near = 0.5 * (box[0] + box[1])
     else:  # the region is new: start it beside the other one
         near = np.array([o_hi[0] + gap if side > 0 else o_lo[0] - gap, 0.5 * (o_lo[1] + o_hi[1])])
-    if side > 0:
-        return near, np.array([-np.inf, -np.inf, o_hi[0] + gap, np.inf])
-    return near, np.array([o_lo[0] - gap, -np.inf, np.inf, np.inf])
+    return near, np.array([o_lo[0] - gap, o_lo[1] - gap, o_hi[0] + gap, o_hi[1] + gap])

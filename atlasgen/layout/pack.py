@@ -8,8 +8,9 @@ All three run in numba because the Hub has ~300k islands: the pure-Python packin
   (the current outer boundary) closest to the centre, so the first (largest) sit in the middle. The
   closeness is measured in an elliptical metric, so the packing can grow into an ellipse of a chosen
   aspect (the atlas sets two regions side by side in a square).
-* ``separate``: pushes overlapping circles apart, big ones moving less (snapshot stability).
-* ``place_free``: puts new circles into the free space nearest a point (snapshot stability).
+* ``place_free``: puts new circles into the free space nearest one point (snapshot stability: new
+  families), ``place_near`` each into the free space nearest its own point (joined parts, annexes).
+* ``covered_share``: how much of their bounding box a set of circles covers (drift measures).
 """
 
 from __future__ import annotations
@@ -123,87 +124,6 @@ def pack_circles(radii: np.ndarray, aspect: float = 1.0) -> np.ndarray:
 
 
 @njit(cache=True)
-def _cells(
-    x: np.ndarray, y: np.ndarray, r: np.ndarray, x0: float, y0: float, cs: float
-) -> tuple[np.ndarray, ...]:
-    """Bucket each circle into every grid cell its bounding box touches (counting sort by cell)."""
-    n = x.size
-    lo_x, lo_y = np.empty(n, np.int64), np.empty(n, np.int64)
-    hi_x, hi_y = np.empty(n, np.int64), np.empty(n, np.int64)
-    for i in range(n):
-        lo_x[i], hi_x[i] = int((x[i] - r[i] - x0) / cs), int((x[i] + r[i] - x0) / cs)
-        lo_y[i], hi_y[i] = int((y[i] - r[i] - y0) / cs), int((y[i] + r[i] - y0) / cs)
-    nx, ny = hi_x.max() + 1, hi_y.max() + 1
-    count = np.zeros(nx * ny + 1, np.int64)
-    for i in range(n):
-        for cx in range(lo_x[i], hi_x[i] + 1):
-            for cy in range(lo_y[i], hi_y[i] + 1):
-                count[cx * ny + cy + 1] += 1
-    start = np.cumsum(count)
-    fill = start[:-1].copy()
-    members = np.empty(start[-1], np.int64)
-    for i in range(n):
-        for cx in range(lo_x[i], hi_x[i] + 1):
-            for cy in range(lo_y[i], hi_y[i] + 1):
-                members[fill[cx * ny + cy]] = i
-                fill[cx * ny + cy] += 1
-    return start, members, lo_x, lo_y, np.array([nx, ny])
-
-
-@njit(cache=True)
-def _separate_step(x: np.ndarray, y: np.ndarray, r: np.ndarray, w: np.ndarray, cs: float) -> float:
-    """One Gauss-Seidel pass: each overlapping pair moves apart at once (shares inverse to weight), so a
-    push travels through a crowd in one pass. Returns the largest overlap met."""
-    x0, y0 = (x - r).min(), (y - r).min()
-    start, members, lo_x, lo_y, shape = _cells(x, y, r, x0, y0, cs)
-    ny = shape[1]
-    worst = 0.0
-    for cell in range(start.size - 1):
-        cx, cy = cell // ny, cell % ny
-        for p in range(start[cell], start[cell + 1]):
-            i = members[p]
-            for q in range(p + 1, start[cell + 1]):
-                j = members[q]
-                # count each pair once: in the cell holding the low corner of their boxes' overlap
-                if max(lo_x[i], lo_x[j]) != cx or max(lo_y[i], lo_y[j]) != cy:
-                    continue
-                ex, ey = x[j] - x[i], y[j] - y[i]
-                d = math.sqrt(ex * ex + ey * ey)
-                over = r[i] + r[j] - d
-                if over <= 0:
-                    continue
-                worst = max(worst, over)
-                if d == 0:  # coincident: split along a fixed, pair-dependent direction
-                    ex, ey, d = math.cos(i + j), math.sin(i + j), 1.0
-                share = 1.01 * over / d / (w[i] + w[j])  # a hair more, so touching pairs settle
-                x[i] -= ex * share * w[j]
-                y[i] -= ey * share * w[j]
-                x[j] += ex * share * w[i]
-                y[j] += ey * share * w[i]
-    return worst
-
-
-def separate(
-    centres: np.ndarray, radii: np.ndarray, *, tol: float = 1e-3, max_rounds: int = 500
-) -> np.ndarray:
-    """Move circles apart until none overlaps (by more than ``tol``), each moving little.
-
-    Circles move inversely to their area, so a big island stays put while small ones make way.
-    """
-    xy = np.array(centres, dtype=np.float64, copy=True)
-    r = np.ascontiguousarray(radii, dtype=np.float64)
-    if r.size < 2:
-        return xy
-    x, y = xy[:, 0].copy(), xy[:, 1].copy()
-    cs = max(float(np.median(r)) * 4.0, 1e-9)  # cells a few small circles wide; big ones span several
-    w = r * r + 1e-12
-    for _ in range(max_rounds):
-        if _separate_step(x, y, r, w, cs) <= tol:
-            break
-    return np.column_stack([x, y])
-
-
-@njit(cache=True)
 def _greedy(
     clear: np.ndarray,
     order: np.ndarray,
@@ -258,34 +178,64 @@ def place_free(
     *,
     gap: float,
     avoid: np.ndarray | None = None,
+    lo: float = -np.inf,
     max_cells: int = 4_000_000,
 ) -> np.ndarray:
     """Centres for ``new_radii`` (sorted largest first) in the free space among existing circles, each as
-    close to ``near`` as the room allows; cells inside the box ``avoid`` (x0, y0, x1, y1) are not used.
+    close to ``near`` as the room allows; cells inside the box ``avoid`` (x0, y0, x1, y1) are not used,
+    and no circle reaches below ``lo`` on x or y.
     """
     new_radii = np.asarray(new_radii, dtype=np.float64)
     if new_radii.size == 0:
         return np.zeros((0, 2))
     room = 2.0 * math.sqrt(float(((2 * new_radii + 2 * gap) ** 2).sum())) + 2 * float(new_radii.max())
-    lo = np.minimum((centres - radii[:, None]).min(0), near) - room if radii.size else near - room
+    for _ in range(4):  # walls (avoid, lo) can take most of the room: then look further out
+        out = _place_free(centres, radii, new_radii, near, gap, avoid, lo, max_cells, room)
+        if not np.isnan(out[:, 0]).any():
+            return out
+        room *= 3.0
+    hi = (centres + radii[:, None]).max(0) if radii.size else near
+    lost = np.isnan(out[:, 0])  # still no room: stack them beyond the right edge
+    out[lost, 0] = max(float(hi[0]), float(near[0])) + np.cumsum(2 * new_radii[lost] + gap) - new_radii[lost]
+    out[lost, 1] = max(float(near[1]), lo + float(new_radii.max()))
+    return out
+
+
+def _place_free(
+    centres: np.ndarray,
+    radii: np.ndarray,
+    new_radii: np.ndarray,
+    near: np.ndarray,
+    gap: float,
+    avoid: np.ndarray | None,
+    lo: float,
+    max_cells: int,
+    room: float,
+) -> np.ndarray:
+    lo_box = np.minimum((centres - radii[:, None]).min(0), near) - room if radii.size else near - room
     hi = np.maximum((centres + radii[:, None]).max(0), near) + room if radii.size else near + room
-    cs = max(float(np.sqrt(np.prod(hi - lo) / max_cells)), float(new_radii.min()) / 2.0, 1e-9)
-    gx, gy = np.arange(lo[0], hi[0] + cs, cs), np.arange(lo[1], hi[1] + cs, cs)
+    lo_box = np.maximum(lo_box, lo - 1.0)
+    cs = max(float(np.sqrt(np.prod(hi - lo_box) / max_cells)), float(new_radii.min()) / 2.0, 1e-9)
+    gx, gy = np.arange(lo_box[0], hi[0] + cs, cs), np.arange(lo_box[1], hi[1] + cs, cs)
     free = np.ones((gx.size, gy.size), dtype=bool)
-    _rasterise(free, centres, radii, lo, cs)
-    clear = (distance_transform_edt(free) * cs - cs).astype(np.float64)  # conservative by one cell
+    _rasterise(free, centres, radii, lo_box, cs)
+    clear = _clearance(free, gx, gy, cs, lo)
     dist = np.hypot(gx[:, None] - near[0], gy[None, :] - near[1])
     if avoid is not None:
         inside = (gx[:, None] >= avoid[0]) & (gx[:, None] <= avoid[2])
         inside = inside & (gy[None, :] >= avoid[1]) & (gy[None, :] <= avoid[3])
         clear[inside] = -np.inf
     order = np.argsort(dist.ravel(), kind="stable")
-    out = _greedy(clear.ravel(), order, gx, gy, cs, new_radii, gap)
-    lost = np.isnan(out[:, 0])  # only if the room estimate was wrong: stack them beyond the right edge
-    if lost.any():
-        out[lost, 0] = hi[0] + np.cumsum(2 * new_radii[lost] + gap) - new_radii[lost]
-        out[lost, 1] = near[1]
-    return out
+    return _greedy(clear.ravel(), order, gx, gy, cs, new_radii, gap)
+
+
+def _clearance(free: np.ndarray, gx: np.ndarray, gy: np.ndarray, cs: float, lo: float) -> np.ndarray:
+    """Per grid cell, the room to the nearest occupied cell (conservative by one cell) or to the wall
+    at ``lo``."""
+    clear = np.full(free.shape, np.inf) if free.all() else distance_transform_edt(free) * cs - cs
+    if np.isfinite(lo):
+        clear = np.minimum(clear, np.minimum(gx[:, None] - lo, gy[None, :] - lo))
+    return np.ascontiguousarray(clear, dtype=np.float64)
 
 
 def _rasterise(free: np.ndarray, centres: np.ndarray, radii: np.ndarray, lo: np.ndarray, cs: float) -> None:
@@ -304,3 +254,92 @@ def _rasterise_nb(
             for iy in range(max(0, int((cy - r - lo[1]) / cs)), min(ny, int((cy + r - lo[1]) / cs) + 2)):
                 if (lo[0] + ix * cs - cx) ** 2 + (lo[1] + iy * cs - cy) ** 2 <= (r + cs) ** 2:
                     free[ix, iy] = False
+
+
+@njit(cache=True)
+def _nearest_greedy(
+    clear: np.ndarray, gx: np.ndarray, gy: np.ndarray, cs: float, radii: np.ndarray, near: np.ndarray
+) -> np.ndarray:
+    """Each circle in turn at the cell nearest its own ``near`` point with enough clearance: a square
+    window around that point doubles until the best cell in it is closer than the window's edge.
+    """
+    nx, ny = gx.size, gy.size
+    out = np.full((radii.size, 2), np.nan)
+    for c in range(radii.size):
+        px, py = near[c, 0], near[c, 1]
+        ix0 = min(max(int((px - gx[0]) / cs), 0), nx - 1)
+        iy0 = min(max(int((py - gy[0]) / cs), 0), ny - 1)
+        h, best, bx, by = 2, np.inf, -1, -1
+        while True:
+            for ix in range(max(0, ix0 - h), min(nx, ix0 + h + 1)):
+                for iy in range(max(0, iy0 - h), min(ny, iy0 + h + 1)):
+                    if clear[ix, iy] >= radii[c]:
+                        d = (gx[ix] - px) ** 2 + (gy[iy] - py) ** 2
+                        if d < best:
+                            best, bx, by = d, ix, iy
+            whole = ix0 - h <= 0 and iy0 - h <= 0 and ix0 + h >= nx - 1 and iy0 + h >= ny - 1
+            if (bx >= 0 and math.sqrt(best) <= (h - 1) * cs) or whole:
+                break
+            h *= 2
+        if bx < 0:
+            continue  # no room anywhere: the caller falls back
+        out[c, 0], out[c, 1] = gx[bx], gy[by]
+        span = int((2.0 * radii[c] + cs) / cs) + 1
+        for jx in range(max(0, bx - span), min(nx, bx + span + 1)):
+            for jy in range(max(0, by - span), min(ny, by + span + 1)):
+                d = math.sqrt((gx[jx] - gx[bx]) ** 2 + (gy[jy] - gy[by]) ** 2) - radii[c]
+                if d < clear[jx, jy]:
+                    clear[jx, jy] = d
+    return out
+
+
+def place_near(
+    centres: np.ndarray,
+    radii: np.ndarray,
+    new_radii: np.ndarray,
+    near: np.ndarray,
+    *,
+    lo: float = -np.inf,
+    max_cells: int = 4_000_000,
+) -> np.ndarray:
+    """Centres for ``new_radii`` in the free space among existing circles, each as close to its own
+    point ``near[i]`` as the room allows (in the given order); no circle reaches below ``lo`` on x or y.
+    """
+    new_radii = np.asarray(new_radii, dtype=np.float64)
+    if new_radii.size == 0:
+        return np.zeros((0, 2))
+    room = 2.0 * math.sqrt(float(((2 * new_radii) ** 2).sum())) + 2 * float(new_radii.max())
+    low = (
+        np.minimum((centres - radii[:, None]).min(0), near.min(0)) - room
+        if radii.size
+        else near.min(0) - room
+    )
+    high = (
+        np.maximum((centres + radii[:, None]).max(0), near.max(0)) + room
+        if radii.size
+        else near.max(0) + room
+    )
+    low = np.maximum(low, lo)
+    cs = max(float(np.sqrt(np.prod(high - low) / max_cells)), float(new_radii.min()) / 4.0, 1e-9)
+    gx, gy = np.arange(low[0], high[0] + cs, cs), np.arange(low[1], high[1] + cs, cs)
+    free = np.ones((gx.size, gy.size), dtype=bool)
+    _rasterise(free, centres, radii, low, cs)
+    clear = _clearance(free, gx, gy, cs, lo)
+    out = _nearest_greedy(np.ascontiguousarray(clear), gx, gy, cs, new_radii, np.asarray(near, np.float64))
+    lost = np.isnan(out[:, 0])  # only if the room estimate was wrong: stack them beyond the right edge
+    if lost.any():
+        out[lost, 0] = high[0] + np.cumsum(2 * new_radii[lost]) - new_radii[lost]
+        out[lost, 1] = np.maximum(near[lost, 1], lo + new_radii[lost])
+    return out
+
+
+def covered_share(centres: np.ndarray, radii: np.ndarray, *, max_cells: int = 1_000_000) -> float:
+    """Share of the circles' bounding box that the circles cover (their union, on a grid)."""
+    if radii.size == 0:
+        return 0.0
+    lo, hi = (centres - radii[:, None]).min(0), (centres + radii[:, None]).max(0)
+    cs = max(float(np.sqrt(np.prod(hi - lo) / max_cells)), 1e-9)
+    free = np.ones((int((hi[0] - lo[0]) / cs) + 1, int((hi[1] - lo[1]) / cs) + 1), dtype=bool)
+    # cell corners within r of a centre: shrink by one cell, as _rasterise marks within r + cs
+    _rasterise(free, centres, np.maximum(radii - cs, 0.0), lo, cs)
+    return float(1.0 - free.mean())

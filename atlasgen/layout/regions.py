@@ -110,6 +110,59 @@ def bbox(centres: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (centres - radii[:, None]).min(0), (centres + radii[:, None]).max(0)
 
 
+@dataclass
+class Territory:
+    """Cells of a grid (origin ``lo``, cell side ``cs``) that new slots may not use: within a reach of
+    the other region's points, and past the world's margin (``wall``: nothing below it on x or y) or
+    left of ``left``."""
+
+    lo: np.ndarray
+    cs: float
+    blocked: np.ndarray  # bool (nx, ny)
+    wall: float
+    left: float = -np.inf
+
+    def blocks(self, pos: np.ndarray) -> np.ndarray:
+        ij = np.floor((pos - self.lo) / self.cs).astype(np.int64)
+        inside = (
+            (ij >= 0).all(axis=1) & (ij[:, 0] < self.blocked.shape[0]) & (ij[:, 1] < self.blocked.shape[1])
+        )
+        out = (pos < self.wall).any(axis=1) | (pos[:, 0] < self.left)
+        out[inside] |= self.blocked[ij[inside, 0], ij[inside, 1]]
+        return out
+
+
+def territory(
+    points: np.ndarray, reach: float, wall: float, left: float = -np.inf, cs: float = 0.5
+) -> Territory:
+    """The cells within ``reach`` of ``points`` (and below ``wall``, left of ``left``) as a Territory."""
+    from scipy.ndimage import distance_transform_edt
+
+    if points.shape[0] == 0:
+        return Territory(np.zeros(2), 1.0, np.zeros((0, 0), bool), wall, left)
+    lo = points.min(0) - reach - cs
+    shape = np.floor((points.max(0) + reach + cs - lo) / cs).astype(np.int64) + 1
+    occupied = np.ones(tuple(shape), dtype=bool)
+    ij = np.floor((points - lo) / cs).astype(np.int64)
+    occupied[ij[:, 0], ij[:, 1]] = False
+    near = distance_transform_edt(occupied) * cs <= reach + cs  # conservative by a cell
+    return Territory(lo, cs, near, wall, left)
+
+
+@dataclass
+class Blockers:
+    """Points already on the map that new slots keep clear of: any point blocks slots within half its
+    disc's spacing; a point of another island or disc of the same region (``label``) within ``reach``,
+    so a growing disc grows around its neighbours instead of into them; and the ``other`` region's
+    territory (see ``Territory``).
+    """
+
+    points: np.ndarray  # (k, 2)
+    label: np.ndarray  # island or disc label per point
+    reach: float
+    other: Territory
+
+
 def fill_slots(
     centres: np.ndarray,
     spacing: np.ndarray,
@@ -117,38 +170,84 @@ def fill_slots(
     kept: np.ndarray,
     kept_count: np.ndarray,
     owner: np.ndarray,
+    blockers: Blockers | None = None,
+    disc_label: np.ndarray | None = None,
+    limit: np.ndarray | None = None,
 ) -> np.ndarray:
     """Positions for new points of phyllotaxis discs that already hold ``kept`` points (any disc).
 
     ``centres``, ``spacing`` and ``kept_count`` (kept points in it) are per disc; ``owner`` (sorted; most
     important first within a disc) names each new point's disc. Each takes
     the innermost slot of its disc that no kept point sits on, so survivors stay put and holes left
-    by deleted models are refilled before the disc grows.
+    by deleted models are refilled before the disc grows. With ``blockers`` (then ``disc_label``: the
+    label of each disc), slots near other islands' points are skipped too. With ``limit`` (slots per
+    disc), a disc looks no further out: new points that find no free slot within it come back NaN.
     """
     if owner.size == 0:
         return np.zeros((0, 2))
     uniq, start, n_new = np.unique(owner, return_index=True, return_counts=True)
-    tree = cKDTree(kept) if kept.shape[0] else None
-    extra = 8
-    while True:
-        n_slot = kept_count[uniq] + 2 * n_new + extra  # grown below if kept points block more
-        g = np.repeat(np.arange(uniq.size), n_slot)
+    points = kept if blockers is None else blockers.points
+    tree = cKDTree(points) if points.shape[0] else None
+    out = np.full((owner.size, 2), np.nan)
+    todo = np.arange(uniq.size)  # discs still short of free slots
+    extra = np.full(uniq.size, 8)
+    cap = np.full(uniq.size, np.iinfo(np.int64).max) if limit is None else limit[uniq]
+    while todo.size:
+        d = uniq[todo]
+        n_slot = np.minimum(kept_count[d] + 2 * n_new[todo] + extra[todo], cap[todo])  # grown if blocked
+        g = np.repeat(np.arange(todo.size), n_slot)
         k = np.arange(g.size) - np.repeat(np.cumsum(n_slot) - n_slot, n_slot)
-        pos = centres[uniq][g] + phyllotaxis(k, spacing[uniq][g], first)
-        free = np.ones(g.size, dtype=bool)
-        if tree is not None:
-            dist, _ = tree.query(pos, distance_upper_bound=0.5 * float(spacing[uniq].max()))
-            free = dist > 0.5 * spacing[uniq][g]
+        pos = centres[d][g] + phyllotaxis(k, spacing[d][g], first)
+        label = None if disc_label is None else disc_label[d][g]
+        free = _free(pos, 0.5 * spacing[d][g], tree, blockers, label)
         first_slot = np.cumsum(n_slot) - n_slot
         rank = np.cumsum(free) - 1  # rank among the free slots of the same disc:
         rank -= np.repeat(rank[first_slot] + (~free[first_slot]), n_slot)
-        take = free & (rank < np.repeat(n_new, n_slot))
-        if np.array_equal(np.bincount(g[take], minlength=uniq.size), n_new):
-            break
-        extra = 2 * extra + int(n_new.max())
-    out = np.empty((owner.size, 2))
-    out[np.repeat(start, n_new) + rank[take]] = pos[take]
+        take = free & (rank < np.repeat(n_new[todo], n_slot))
+        done = (np.bincount(g[take], minlength=todo.size) == n_new[todo]) | (n_slot >= cap[todo])
+        take &= done[g]
+        out[np.repeat(start[todo], n_slot)[take] + rank[take]] = pos[take]
+        extra[todo] = 2 * extra[todo] + n_new[todo]
+        todo = todo[~done]
     return out
+
+
+FOREIGN_NEIGHBOURS = 16  # nearest points checked for another island's: beyond them its own points shield
+
+
+def _free(
+    pos: np.ndarray, half: np.ndarray, tree: Any, blockers: Blockers | None, label: np.ndarray | None
+) -> np.ndarray:
+    """Which slots no point blocks (see ``Blockers``)."""
+    if tree is None:
+        free = np.ones(pos.shape[0], dtype=bool)
+    elif blockers is None or label is None:
+        dist, _ = tree.query(pos, distance_upper_bound=float(half.max()))
+        free = dist > half
+    else:
+        free = _clear_of_others(pos, half, tree, blockers, label)
+    if blockers is not None:
+        free &= ~blockers.other.blocks(pos)
+    return free
+
+
+def _clear_of_others(
+    pos: np.ndarray, half: np.ndarray, tree: Any, blockers: Blockers, label: np.ndarray
+) -> np.ndarray:
+    """No point within ``half``, and no other label's point within ``reach``. The nearest few points
+    settle most slots; where all of them are within reach (a crowd hides the rest), all are checked."""
+    k = min(FOREIGN_NEIGHBOURS, blockers.points.shape[0])
+    dist, idx = tree.query(pos, k=k, distance_upper_bound=max(blockers.reach, float(half.max())))
+    dist, idx = dist.reshape(pos.shape[0], k), idx.reshape(pos.shape[0], k)
+    found = idx < blockers.points.shape[0]
+    other = found & (blockers.label[np.where(found, idx, 0)] != label[:, None])
+    free = (dist[:, 0] > half) & ~(other & (dist < blockers.reach)).any(axis=1)
+    crowd = np.flatnonzero(free & found[:, -1] & (dist[:, -1] < blockers.reach))
+    if crowd.size:
+        pairs = cKDTree(pos[crowd]).sparse_distance_matrix(tree, blockers.reach, output_type="ndarray")
+        bad = blockers.label[pairs["j"]] != label[crowd][pairs["i"]]
+        free[crowd[np.unique(pairs["i"][bad])]] = False
+    return free
 
 
 def describe(

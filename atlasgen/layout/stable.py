@@ -1,17 +1,16 @@
-"""Snapshot stability: lay a new snapshot out where the previous atlas had its surviving models.
+"""Snapshot stability: lay a new snapshot out on the previous atlas, which is the map.
 
-Users know last week's map. With ``previous`` (world positions, NaN for new models), the atlas works in
-the previous map's own units: ``u`` world units per packing unit, measured from the previous map (an
-island of s models has radius sqrt(s) packing units, a group disc of k models GROUP_SPACING*sqrt(k)), so
-positions are never globally rescaled. Then:
+Users know last week's map and share links into it. With ``previous`` (world positions, NaN for new
+models) the atlas works in the previous map's own units: ``u`` world units per packing unit, measured
+from the previous map (``_unit``), so positions are never rescaled. Then:
 
-* a family whose core (non-leaf) models survived is *anchored*: ForceAtlas2 starts from the survivors'
-  old positions (new core models next to a neighbour) with few iterations, and the result is mapped
-  back onto the old positions by the best rotation + translation (scale held near the density scale);
-* surviving leaves keep their offset from their parent; new leaves take free slots of the parent's disc;
-* group discs keep their old centre and points; new models take free slots;
-* overlaps that growth caused are removed with minimal movement (``pack.separate``); brand-new families
-  and groups go into the free space nearest their region (``pack.place_free``).
+* each survivor gets a cause (``parts.py``): kept family, largest or other part of a joined family,
+  undocumented, changed region; kept families and largest parts stay exactly where they were, the
+  smaller parts of a join move rigidly into the free space beside the largest (``parts.move_parts``);
+* ForceAtlas2 starts from the survivors' (target) positions with few iterations, only to say where new
+  core models belong; the result is aligned onto the survivors by the best rotation + translation;
+* new models take free slots (``compose.py``); brand-new families and groups go into the free space
+  nearest their region, and the world grows outward when the map needs room (``world.world_size``).
 """
 
 from __future__ import annotations
@@ -23,11 +22,27 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from atlasgen.layout.params import LayoutParameterError
-from atlasgen.layout.regions import GROUP_SPACING
+from atlasgen.layout.parts import (
+    CAUSES,
+    KEPT,
+    LARGEST,
+    OTHER,
+    UNDOCUMENTED,
+    Parts,
+    find_parts,
+    move_parts,
+    part_circles,
+)
+from atlasgen.layout.regions import GROUP_GAP, GROUP_SPACING
+from atlasgen.layout.world import ISLAND_GAP
 
 # ForceAtlas2 length units per packing unit: measured per island from its leaf discs (the innermost leaf
 # sits one leaf spacing, DISC_SPACING FA2 units, from its parent); this median (0.7-1.4) otherwise.
 KAPPA = 1.0
+# Median nearest-neighbour distance in a golden-angle disc, in units of its spacing (1.68-1.70 for 100
+# to 100k points), and the fewest undocumented survivors that measure the map's unit by it.
+PHYLLOTAXIS_NN = 1.69
+UNIT_MIN_POINTS = 64
 SCALE_SLACK = 1.25  # an anchored island's scale stays within this factor of its density scale
 MIN_ITER_SHARE = 0.1  # an unchanged core still gets this share of max_iter to settle new masses
 
@@ -37,8 +52,11 @@ class Frame:
     """What the previous atlas says about this snapshot, in packing units (world / u)."""
 
     u: float  # world units per packing unit of the previous map
-    prev: np.ndarray  # (n, 2) previous positions / u, NaN for new models
+    prev: np.ndarray  # (n, 2) where each survivor goes, / u (its old position; moved parts translated)
     anchor: np.ndarray  # bool per node: a survivor that stays in its region (lineage or undocumented)
+    parts: Parts  # old families per new island and each survivor's cause (parts.py)
+    family: np.ndarray  # each node's island in the previous atlas (-1: none)
+    lo: float  # nothing new goes below this on x or y (the world's margin): the world only grows outward
 
 
 def check_previous(previous: Any, n: int) -> np.ndarray | None:
@@ -52,32 +70,76 @@ def check_previous(previous: Any, n: int) -> np.ndarray | None:
     return prev
 
 
+def check_families(old_family: Any, n: int) -> np.ndarray | None:
+    if old_family is None:
+        return None
+    fam = np.asarray(old_family)
+    if fam.shape != (n,) or not np.issubdtype(fam.dtype, np.integer):
+        raise LayoutParameterError(f"previous_family must be {n} integers, got {fam.dtype} {fam.shape}")
+    return np.where(fam < 0, -1, fam).astype(np.int64)
+
+
 def build_frame(
-    prev: np.ndarray, comp: np.ndarray, ncomp: int, und: np.ndarray, disc: np.ndarray
+    prev: np.ndarray,
+    comp: np.ndarray,
+    ncomp: int,
+    und: np.ndarray,
+    disc: np.ndarray,
+    old_family: np.ndarray | None,
+    margin: float,
 ) -> Frame | None:
-    """Measure the previous map's unit; None when too few survivors to measure it (lay out fresh)."""
+    """Measure the previous map's unit and find what happened to its families; None when too few
+    survivors to measure the unit (lay out fresh).
+    """
     alive = ~np.isnan(prev[:, 0])
-    unit = [_unit_per_group(prev, comp, alive, ncomp)]
     und_mask = np.zeros(prev.shape[0], bool)
     und_mask[und] = True
+    if old_family is None:
+        old_family = _guess_families(prev, comp, alive, und_mask)
+    parts = find_parts(comp, alive, old_family)
+    u = _unit(prev, comp, ncomp, parts.cause)
+    if u is None:
+        return None
+    anchor = np.isin(parts.cause, (KEPT, LARGEST, OTHER, UNDOCUMENTED))
+    pu = prev / u
     d_of = np.full(prev.shape[0], -1)
     d_of[und] = disc
-    d_unit, d_weight = _unit_per_group(prev, d_of, alive, int(disc.max(initial=-1)) + 1, centre="median")
-    unit.append((d_unit / GROUP_SPACING, d_weight))
-    u_vals = np.concatenate([v for v, _ in unit])
-    weights = np.concatenate([w for _, w in unit])
+    d_kept = np.where(anchor, d_of, -1)
+    dc, dr = part_circles(pu, d_kept, int(disc.max(initial=-1)) + 1, GROUP_GAP)
+    has = np.bincount(d_kept[d_kept >= 0], minlength=dr.size) > 0
+    pu += move_parts(pu, parts, dc[has], dr[has], ISLAND_GAP, margin / u)
+    return Frame(u, pu, anchor, parts, old_family, margin / u)
+
+
+def _unit(prev: np.ndarray, comp: np.ndarray, ncomp: int, cause: np.ndarray) -> float | None:
+    """World units per packing unit of the previous map. From the group discs' point spacing when there
+    are enough undocumented survivors: their spacing is GROUP_SPACING packing units in every map, fresh
+    or grown, whatever shape a disc grew into. Otherwise from kept islands, each sqrt(size) packing
+    units in radius when fresh (the weighted median). None when too few survivors to tell.
+    """
+    und = np.flatnonzero(cause == UNDOCUMENTED)
+    if und.size >= UNIT_MIN_POINTS:
+        dist, _ = cKDTree(prev[und]).query(prev[und], k=2)
+        return float(np.median(dist[:, 1])) / (PHYLLOTAXIS_NN * GROUP_SPACING)
+    u_vals, weights = _unit_per_group(prev, comp, cause == KEPT, ncomp)
     if u_vals.size == 0:
         return None
     order = np.argsort(u_vals)
     cum = np.cumsum(weights[order])
-    u = float(u_vals[order][np.searchsorted(cum, 0.5 * cum[-1])])  # weighted median
-    anchor = alive.copy()
-    # a model that moved between regions must move: its old neighbours are now in the other region
+    return float(u_vals[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def _guess_families(prev: np.ndarray, comp: np.ndarray, alive: np.ndarray, und: np.ndarray) -> np.ndarray:
+    """Old families without the previous lineage: each survivor's new island (so nothing counts as
+    joined), and its old region guessed from its nearest surviving neighbour's region now.
+    """
+    fam = np.where(alive & (comp >= 0), comp, -1)
     idx = np.flatnonzero(alive)
     if idx.size >= 2:
         _, near = cKDTree(prev[idx]).query(prev[idx], k=2)
-        anchor[idx] = und_mask[idx] == und_mask[idx[near[:, 1]]]
-    return Frame(u, prev / u, anchor)
+        moved = idx[und[idx] != und[idx[near[:, 1]]]]  # its neighbours are in the other region now
+        fam[moved] = np.where(comp[moved] >= 0, -1, comp.size + moved)
+    return fam
 
 
 def _unit_per_group(
@@ -198,17 +260,33 @@ def align(
     return cos, sin, scale, shift
 
 
-def displacement(xy: np.ndarray, previous: np.ndarray | None) -> dict[str, Any]:
-    """Median and 95th-percentile move of surviving models, as a share of the new map's extent."""
+def displacement(
+    xy: np.ndarray, previous: np.ndarray | None, cause: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Surviving models' moves as a share of the new map's extent: median, p95, p99 and max, overall and
+    by cause (``parts.CAUSES``: kept families, the largest and the other parts of joined ones,
+    undocumented models, models that changed region)."""
     if previous is None:
         return {"survivors": 0, "median": None, "p95": None}
     alive = np.isfinite(previous).all(axis=1)
     if not alive.any():
         return {"survivors": 0, "median": None, "p95": None}
     extent = float(np.ptp(xy, axis=0).max()) or 1.0
-    d = np.hypot(*(xy[alive] - previous[alive]).T) / extent
+    d = np.hypot(*(xy - np.where(alive[:, None], previous, 0.0)).T) / extent
+    out: dict[str, Any] = {"survivors": int(alive.sum()), **_stats(d[alive])}
+    if cause is not None:
+        out["by_cause"] = {name: _stats(d[alive & (cause == i)]) for i, name in enumerate(CAUSES)}
+    return out
+
+
+def _stats(d: np.ndarray) -> dict[str, Any]:
+    if d.size == 0:
+        return {"models": 0}
+    q = np.percentile(d, [50, 95, 99])
     return {
-        "survivors": int(alive.sum()),
-        "median": round(float(np.median(d)), 6),
-        "p95": round(float(np.percentile(d, 95)), 6),
+        "models": int(d.size),
+        "median": round(float(q[0]), 6),
+        "p95": round(float(q[1]), 6),
+        "p99": round(float(q[2]), 6),
+        "max": round(float(d.max()), 6),
     }

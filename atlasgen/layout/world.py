@@ -1,6 +1,9 @@
-"""The world square every map lives in, and the one rule that fits previous-map units into it."""
+"""The world square every map lives in: [0, 256]^2 for a fresh map; a map built on a previous one never
+shrinks, so its square doubles when it outgrows it."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -14,17 +17,12 @@ GROWTH_ROOM = 0.1
 ISLAND_GAP = 1.0  # gap between packed islands, in leaf spacings (the unit of the packing)
 
 
-def fit_world(pu: np.ndarray, unit: float) -> np.ndarray:
-    """Previous-map units to world; shrink about the centre only if the map outgrew [0, 256]^2."""
-    xy = pu * unit
+def world_size(xy: np.ndarray) -> int:
+    """The world square's side: 256, doubled until the map (and its margin) fits. A map built on last
+    week's keeps its coordinates and grows right and down (``compose.py``), so when it outgrows the
+    square the square grows with it, and every view link into last week's map still shows the same models.
+    """
     if xy.shape[0] == 0:
-        return xy
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    room = WORLD - 2 * MARGIN
-    span = float((hi - lo).max())
-    if span > room:
-        xy = (xy - 0.5 * (lo + hi)) * (room / span) + 0.5 * WORLD
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
-    # then the least translation that brings it inside
-    xy = xy + np.maximum(MARGIN - lo, 0.0) - np.maximum(hi - (WORLD - MARGIN), 0.0)
-    return xy
+        return int(WORLD)
+    reach = float(np.nanmax(xy)) + MARGIN
+    return int(WORLD) << max(0, math.ceil(math.log2(max(reach, WORLD) / WORLD)))

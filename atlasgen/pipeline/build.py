@@ -96,13 +96,13 @@ def build_atlas(
 
     graph, source = _graph_stage(run, snapshot, fmt, nodes, focus)
     _check_budget(checked.budget_bytes, len(graph.nodes))  # before the layout: a hopeless budget stops here
-    seeds, since = _previous_stage(previous, graph.nodes)
+    seeds, families, since = _previous_stage(previous, graph.nodes)
     layers = checked.layers
     if since and since["new_models"] and "new" not in layers:
         layers = (*layers, "new")  # models added since the previous atlas get their overlay
     run.chain(seed, backend, max_iter, previous and stages.file_identity(_positions_file(previous)))
     xy, layout_info = _layout_stage(
-        run, graph, seeds, seed=seed, backend=backend, max_iter=max_iter, progress=progress
+        run, graph, seeds, families, seed=seed, backend=backend, max_iter=max_iter, progress=progress
     )
     work = outdir.work_dir(out)
     try:
@@ -139,19 +139,21 @@ def _graph_stage(
         return run.cache.put("graph", run.key, (graph, snap.source))
 
 
-def _previous_stage(previous: Path | None, nodes: Any) -> tuple[Any, dict[str, Any] | None]:
-    """Last atlas's positions of the models that survive (NaN for new ones) and what the site says of it."""
+def _previous_stage(previous: Path | None, nodes: Any) -> tuple[Any, Any, dict[str, Any] | None]:
+    """Last atlas's positions of the models that survive (NaN for new ones), each model's island in it
+    (from its lineage file; None without one) and what the site says of it."""
     if previous is None:
-        return None, None
-    from atlasgen.artifacts import read_previous
+        return None, None, None
+    from atlasgen.artifacts import read_previous, read_previous_families
     from atlasgen.publish.manifest import previous_info
 
     seeds, found = read_previous(previous, nodes["id"])
     log.info("previous atlas: %d of %d models keep their position", found, len(nodes))
-    return seeds, previous_info(previous, len(nodes) - found)
+    families = read_previous_families(previous, nodes["id"])
+    return seeds, families, previous_info(previous, len(nodes) - found)
 
 
-def _layout_stage(run: Run, graph: Any, seeds: Any, **params: Any) -> Any:
+def _layout_stage(run: Run, graph: Any, seeds: Any, families: Any, **params: Any) -> Any:
     """layout: world positions for every model and the layout's facts; (xy, info)."""
     from atlasgen.layout import layout_atlas
 
@@ -167,6 +169,7 @@ def _layout_stage(run: Run, graph: Any, seeds: Any, **params: Any) -> Any:
                 groups=groups,
                 group_labels=labels,
                 previous=seeds,
+                previous_family=families,
                 **params,
             )
             cached = run.cache.put("layout", run.key, layout)

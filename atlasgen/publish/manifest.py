@@ -75,7 +75,10 @@ def site_manifest(
         "title": "Model Atlas",
         "snapshot": {k: source[k] for k in ("label", "format", "date") if k in source},
         "counts": counts,
-        "world": {"size": 256, "bounds": [float(v) for v in (*xy.min(axis=0), *xy.max(axis=0))]},
+        "world": {
+            "size": layout_info.get("world", 256),
+            "bounds": [float(v) for v in (*xy.min(axis=0), *xy.max(axis=0))],
+        },
         "layers": layers,
         "data": data,
         "layout": {

@@ -1,0 +1,181 @@
+"""Maps stay put through real weekly Hub change (tests/data/weekly: three real weeks, a small subset):
+kept families keep their coordinates exactly, a join keeps its largest part in place and moves the
+others rigidly, islands never overlap, and the world only grows."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from atlasgen.layout import layout_atlas
+from atlasgen.layout.pack import place_near
+from atlasgen.layout.parts import KEPT, LARGEST, NEW, OTHER, REGION, UNDOCUMENTED, find_parts
+from atlasgen.layout.regions import Blockers, fill_slots, phyllotaxis, territory
+from atlasgen.layout.world import MARGIN, world_size
+
+EVENTS = Path(__file__).parent / "data" / "weekly" / "events.csv"
+
+
+def _weeks() -> list[tuple[list[str], np.ndarray, np.ndarray]]:
+    """Per week: (ids, parent index, child index); parents outside the Hub are added, as the atlas does."""
+    with EVENTS.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    alive: dict[str, list[str]] = {}
+    out = []
+    for week in (1, 2, 3):
+        for r in (r for r in rows if int(r["week"]) == week):
+            if r["event"] == "added":
+                alive[r["id"]] = [
+                    p.strip() for p in r["parents"].split(",") if p.strip() and p.strip() != r["id"]
+                ]
+            else:
+                alive.pop(r["id"], None)
+        ids = sorted(alive)
+        ids += sorted({p for ps in alive.values() for p in ps} - set(alive))
+        index = {m: i for i, m in enumerate(ids)}
+        pairs = {(index[p], index[c]) for c, ps in alive.items() for p in ps}
+        src, dst = np.array(sorted(pairs)).T if pairs else (np.zeros(0, int), np.zeros(0, int))
+        out.append((ids, src, dst))
+    return out
+
+
+def _families(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    _, lab = connected_components(
+        coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n)), connection="weak"
+    )
+    linked = np.zeros(n, bool)
+    linked[src], linked[dst] = True, True
+    return np.where(linked, lab, -1)
+
+
+@pytest.fixture(scope="module")
+def chain() -> list[dict[str, Any]]:
+    """Week 1 fresh, weeks 2 and 3 each on the week before (positions and families by model id)."""
+    out: list[dict[str, Any]] = []
+    for ids, src, dst in _weeks():
+        kw: dict[str, Any] = {}
+        if out:
+            last = out[-1]
+            kw["previous"] = last["pos"].reindex(ids).to_numpy(float)
+            kw["previous_family"] = last["fam"].reindex(ids).fillna(-1).to_numpy(np.int64)
+        xy, info = layout_atlas(len(ids), src, dst, backend="cpu", max_iter=60, progress=False, **kw)
+        fam = _families(len(ids), src, dst)
+        out.append(
+            {
+                "ids": ids,
+                "xy": xy,
+                "info": info,
+                "comp": fam,
+                **kw,
+                "pos": pd.DataFrame(xy, index=ids),
+                "fam": pd.Series(fam, index=ids),
+            }
+        )
+    return out
+
+
+def test_weeks_have_the_real_changes(chain: list[dict[str, Any]]) -> None:
+    joined = [w["info"]["stability"]["families_joined"] for w in chain[1:]]
+    assert sum(joined) >= 2  # the subset was picked for its joins
+    for w in chain[1:]:
+        assert w["info"]["stability"]["survivors"] < len(w["ids"])  # and it grows
+
+
+def test_kept_families_and_largest_parts_do_not_move(chain: list[dict[str, Any]]) -> None:
+    for w in chain[1:]:
+        by = w["info"]["stability"]["by_cause"]
+        assert by["kept"]["models"] > 100 and by["kept"]["max"] == 0.0
+        assert by["joined_largest"]["max"] == 0.0
+        assert by["undocumented"]["models"] > 100 and by["undocumented"]["max"] == 0.0
+
+
+def test_smaller_parts_move_rigidly_beside_the_largest(chain: list[dict[str, Any]]) -> None:
+    moved_any = False
+    for w in chain[1:]:
+        prev, xy = w["previous"], w["xy"]
+        alive = np.isfinite(prev[:, 0])
+        parts = find_parts(w["comp"], alive, w["previous_family"])
+        for p in np.flatnonzero(parts.head != np.arange(parts.head.size)):  # the smaller parts
+            members = np.flatnonzero(parts.part == p)
+            shift = xy[members] - prev[members]
+            assert np.allclose(shift, shift[0], atol=1e-6)  # one translation: the part keeps its shape
+            moved_any |= bool(np.hypot(*shift[0]) > 0)
+    assert moved_any
+
+
+def test_no_overlaps_and_the_world_only_grows(chain: list[dict[str, Any]]) -> None:
+    for before, w in itertools.pairwise(chain):
+        info = w["info"]
+        assert info["drift"]["now"]["overlaps"] == 0
+        assert info["world"] >= before["info"]["world"]
+        assert (w["xy"] >= MARGIN - 1e-9).all() and (w["xy"] <= info["world"]).all()
+        assert info["drift"]["density_vs_fresh"] > 0.5
+
+
+def test_find_parts_join_split_and_region() -> None:
+    # old families: A = {0, 1, 2} (largest), B = {3, 4}, C = {5, 6}; 7 was undocumented, 8 is new
+    old = np.array([0, 0, 0, 1, 1, 2, 2, -1, -1])
+    # new: a merge (8) joins A and B into island 0; C splits into islands 1 ({5}+...) and 2; 7 gets a parent
+    comp = np.array([0, 0, 0, 0, 0, 1, 2, 1, 0])
+    alive = np.array([True] * 8 + [False])
+    parts = find_parts(comp, alive, old)
+    assert parts.joined == 1
+    assert list(parts.cause) == [LARGEST] * 3 + [OTHER] * 2 + [KEPT, KEPT, REGION, NEW]
+    assert parts.moving.sum() == 1 and parts.moving[parts.part[3]]
+    und = find_parts(np.array([-1]), np.array([True]), np.array([-1]))
+    assert und.cause[0] == UNDOCUMENTED
+
+
+def test_growth_goes_around_other_islands() -> None:
+    own = phyllotaxis(np.arange(50), 0.5, 1.0)
+    wall = np.column_stack([np.full(40, 4.5), np.linspace(-10, 10, 40)])  # another island to the right
+    points = np.r_[own, wall]
+    label = np.r_[np.zeros(50, int), np.ones(40, int)]
+    blockers = Blockers(points, label, 1.0, territory(np.zeros((0, 2)), 4.0, -np.inf))
+    new = fill_slots(
+        np.zeros((1, 2)),
+        np.array([0.5]),
+        1.0,
+        own,
+        np.array([50]),
+        np.zeros(300, int),
+        blockers,
+        np.array([0]),
+    )
+    d_other = np.hypot(*(new[:, None] - wall[None]).transpose(2, 0, 1)).min(axis=1)
+    assert np.isfinite(new).all() and d_other.min() >= 1.0
+    capped = fill_slots(
+        np.zeros((1, 2)),
+        np.array([0.5]),
+        1.0,
+        own,
+        np.array([50]),
+        np.zeros(300, int),
+        blockers,
+        np.array([0]),
+        limit=np.array([100]),
+    )
+    assert np.isnan(capped[:, 0]).sum() >= 250  # no room within reach: the caller puts them in an annex
+
+
+def test_place_near_each_beside_its_own_point() -> None:
+    centres = np.array([[0.0, 0.0], [100.0, 0.0]])
+    radii = np.array([10.0, 10.0])
+    out = place_near(centres, radii, np.array([2.0, 2.0]), np.array([[0.0, 0.0], [100.0, 0.0]]), lo=-11.0)
+    assert np.hypot(*(out[0] - centres[0])) < 14.0 and np.hypot(*(out[1] - centres[1])) < 14.0
+    assert (np.hypot(*(out[:, None] - centres[None]).transpose(2, 0, 1)) >= 12.0 - 1e-6).all()
+    assert (out >= -11.0 + 2.0 - 1e-6).all()
+
+
+def test_world_size_doubles_to_fit() -> None:
+    assert world_size(np.array([[10.0, 250.0]])) == 256
+    assert world_size(np.array([[10.0, 300.0]])) == 512
+    assert world_size(np.array([[1100.0, 3.0]])) == 2048
