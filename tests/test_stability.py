@@ -179,3 +179,32 @@ def test_world_size_doubles_to_fit() -> None:
     assert world_size(np.array([[10.0, 250.0]])) == 256
     assert world_size(np.array([[10.0, 300.0]])) == 512
     assert world_size(np.array([[1100.0, 3.0]])) == 2048
+
+
+def test_a_grown_world_is_tiled_and_indexed_whole(tmp_path: Path) -> None:
+    from atlasgen.index.pick import write_pick
+    from atlasgen.index.stage import SIZES, Writer
+    from atlasgen.publish.site import tile_index
+    from atlasgen.tiles.pyramid import render_layers
+
+    points = pd.DataFrame(
+        {"x": [10.0, 400.0], "y": [10.0, 300.0], "relation": ["base", "finetune"], "downloads": [10.0, 5.0]}
+    )
+    out = render_layers(
+        points, None, tmp_path, max_zoom=1, layers=("relation",), workers=1, progress=False, world=512
+    )
+    layer = out["layers"][0]
+    assert (tmp_path / "tiles" / "relation" / "0" / "1" / "1.webp").is_file()  # x 400, y 300: tile (1, 1)
+    assert (tmp_path / "tiles" / "relation" / "1" / "3" / "2.webp").is_file()
+    exists = tile_index(tmp_path, layer, tiles_across=2)
+    assert exists is not None
+    import base64
+
+    bits = base64.b64decode(exists["0"])
+    assert bits[0] & (1 << (1 * 2 + 1)) and bits[0] & 1  # (0, 0) and (1, 1) of a 2 x 2 zoom-0 grid
+    pick = write_pick(Writer(tmp_path / "data"), np.array([[10.0, 10.0], [400.0, 300.0]]), SIZES, 512)
+    assert pick["world"] == 512
+    with pytest.raises(ValueError, match="world size"):
+        render_layers(
+            points, None, tmp_path, max_zoom=0, layers=("relation",), workers=1, progress=False, world=300
+        )

@@ -6,7 +6,7 @@
 
       {"a": [...authors...], "n": "<varints>", "v": "<fixed vertex_width>", "xy": "<fixed 3>"}
 
-  ``xy``: x, y per model, ``round(c / 256 * (64**3 - 1))``. ``n``, per model in order:
+  ``xy``: x, y per model, ``round(c / world * (64**3 - 1))`` (world: 256 unless the map grew). ``n``, per model in order:
   ``(relation * 2 + virtual) * 2 + has_author``, downloads + 1, likes + 1 (0 = unknown), licence, task,
   library (codes), created (days since ``first_day`` + 1; 0 = unknown; ``first_day`` counts from
   1970-01-01), ``listed + (children_cap + 1) * parents`` (parents, and children listed: the most downloaded, at most
@@ -60,8 +60,9 @@ def _day(value: str | None) -> int:
     return (dt.date.fromisoformat(value) - _EPOCH).days + 1
 
 
-def quantise_xy(xy: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(np.asarray(xy, dtype=np.float64) / 256.0 * XY_STEPS), 0, XY_STEPS).astype(np.int64)
+def quantise_xy(xy: np.ndarray, world: int = 256) -> np.ndarray:
+    scaled = np.rint(np.asarray(xy, dtype=np.float64) / float(world) * XY_STEPS)
+    return np.clip(scaled, 0, XY_STEPS).astype(np.int64)
 
 
 def write_details(
@@ -73,6 +74,7 @@ def write_details(
     downloads: np.ndarray,
     rank: np.ndarray,
     sizes: Sizes,
+    world: int = 256,
 ) -> dict[str, Any]:
     n = len(ids)
     columns = {name: [_text(v) for v in nodes[col].tolist()] for name, col in DICT_COLUMNS.items()}
@@ -98,7 +100,7 @@ def write_details(
     days = [_day(_text(v)) for v in nodes["created_at"].tolist()]
     first_day = min((d for d in days if d), default=1)
     created = [d - first_day + 1 if d else 0 for d in days]
-    q = quantise_xy(xy)
+    q = quantise_xy(xy, world)
     cap = sizes.children_cap
     width = vertex_width(n)
 
@@ -147,7 +149,7 @@ def write_details(
                 "xy": fixed(q[lo:hi].ravel(), XY_WIDTH),
             },
         )
-    return {
+    out = {
         "template": "data/detail/{chunk}.json",
         "dict": "data/dict.json",
         "chunk_size": sizes.chunk,
@@ -156,3 +158,6 @@ def write_details(
         "xy_steps": XY_STEPS,
         "first_day": first_day - 1,
     }
+    if world != 256:  # positions are in [0, world]: the viewer reads 256 when absent
+        out["world"] = world
+    return out

@@ -56,11 +56,12 @@ def write_near(
     xy: np.ndarray,
     z: int,
     codes: dict[str, np.ndarray],
+    world: int = 256,
 ) -> dict[str, Any]:
-    """One file per pick cell at grid zoom ``z``; atlas.json's ``near``."""
+    """One file per pick cell at grid zoom ``z`` over the ``world`` square; atlas.json's ``near``."""
     plus = np.where(downloads < 0, 0, downloads + 1)
     chars = np.frombuffer((ALPHABET + NONE).encode("ascii"), dtype=np.uint8)
-    for (cx, cy), members in cell_members(xy, z).items():
+    for (cx, cy), members in cell_members(xy, z, world).items():
         lens, rests = front_code([ids[v] for v in members])
         k = {
             layer: chars[

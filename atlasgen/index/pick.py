@@ -20,26 +20,26 @@ from atlasgen.index.writer import SIZES, Sizes, Writer
 STEPS = 4096  # positions inside a cell: 12 bits, two characters
 
 
-def _cells(xy: np.ndarray, z: int) -> tuple[np.ndarray, np.ndarray]:
+def _cells(xy: np.ndarray, z: int, world: int = 256) -> tuple[np.ndarray, np.ndarray]:
     side = 1 << z
-    scaled = np.floor(np.asarray(xy, dtype=np.float64) * side / 256.0).astype(np.int64)
+    scaled = np.floor(np.asarray(xy, dtype=np.float64) * side / float(world)).astype(np.int64)
     scaled = np.clip(scaled, 0, side - 1)
     return scaled[:, 0], scaled[:, 1]
 
 
-def pick_zoom(xy: np.ndarray, sizes: Sizes = SIZES) -> int:
+def pick_zoom(xy: np.ndarray, sizes: Sizes = SIZES, world: int = 256) -> int:
     """Smallest grid zoom whose fullest cell holds at most ``pick_max`` points (the last zoom otherwise)."""
     for z in sizes.pick_zooms:
-        cx, cy = _cells(xy, z)
+        cx, cy = _cells(xy, z, world)
         if len(cx) == 0 or np.unique(cx * (1 << z) + cy, return_counts=True)[1].max() <= sizes.pick_max:
             return z
     return sizes.pick_zooms[-1]
 
 
-def cell_members(xy: np.ndarray, z: int) -> dict[tuple[int, int], np.ndarray]:
+def cell_members(xy: np.ndarray, z: int, world: int = 256) -> dict[tuple[int, int], np.ndarray]:
     """(x, y) -> the vertices of each occupied cell at grid zoom ``z``, ascending: a pick cell's models."""
     side = 1 << z
-    cx, cy = _cells(xy, z)
+    cx, cy = _cells(xy, z, world)
     cell = cy * side + cx
     order = np.lexsort((np.arange(len(cell)), cell))
     starts = np.searchsorted(cell[order], np.unique(cell), side="left").tolist()
@@ -49,11 +49,12 @@ def cell_members(xy: np.ndarray, z: int) -> dict[tuple[int, int], np.ndarray]:
     }
 
 
-def write_pick(writer: Writer, xy: np.ndarray, sizes: Sizes) -> dict[str, Any]:
-    z = pick_zoom(xy, sizes)
+def write_pick(writer: Writer, xy: np.ndarray, sizes: Sizes, world: int = 256) -> dict[str, Any]:
+    """The pick grid: 2^z cells across the world square (``world`` units, 256 unless a map grew)."""
+    z = pick_zoom(xy, sizes, world)
     side = 1 << z
-    cell_size = 256.0 / side
-    cx, cy = _cells(xy, z)
+    cell_size = float(world) / side
+    cx, cy = _cells(xy, z, world)
     cell = cy * side + cx
     offset = np.asarray(xy, dtype=np.float64) - np.stack([cx, cy], axis=1) * cell_size
     local = np.clip(np.floor(offset / cell_size * STEPS), 0, STEPS - 1).astype(np.int64)
@@ -69,7 +70,7 @@ def write_pick(writer: Writer, xy: np.ndarray, sizes: Sizes) -> dict[str, Any]:
             {"p": fixed(local[members].ravel(), 2), "v": varints(deltas)},
         )
         bits[c >> 3] |= 1 << (c & 7)
-    return {
+    out = {
         "template": "data/pick/{z}/{x}/{y}.json",
         "zoom": z,
         "cells": len(cells),
@@ -77,3 +78,6 @@ def write_pick(writer: Writer, xy: np.ndarray, sizes: Sizes) -> dict[str, Any]:
         "steps": STEPS,
         "occupied": base64.b64encode(bytes(bits)).decode("ascii"),
     }
+    if world != 256:  # the viewer reads 256 when absent (every atlas built before worlds could grow)
+        out["world"] = world
+    return out

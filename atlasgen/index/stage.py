@@ -52,8 +52,10 @@ def run(
     *,
     max_zoom: int | None,
     sizes: Sizes = SIZES,
+    world: int = 256,
 ) -> dict[str, Any]:
     """Write the whole index stage into the site root ``out_dir``; return atlas.json's ``data`` section.
+    ``world``: the world square's side (256 unless a map built on a previous one grew).
 
     ``max_zoom``: the deepest tile zoom (None: the tiles' default for these positions), which the labels
     are placed for. ``sizes`` shards the files (the default suits the whole Hub). Deterministic.
@@ -61,7 +63,7 @@ def run(
     from atlasgen.artifacts import write_lineage, write_positions
 
     out_dir = Path(out_dir)
-    data = write_index(nodes, edges, xy, out_dir, sizes=sizes)  # first: it replaces data/
+    data = write_index(nodes, edges, xy, out_dir, sizes=sizes, world=world)  # first: it replaces data/
     data["positions"] = write_positions(nodes, xy, out_dir)
     data["lineage"] = write_lineage(nodes["id"], edges, out_dir)
     data.update(write_labels(nodes, edges, xy, out_dir, max_zoom=max_zoom))
@@ -70,12 +72,18 @@ def run(
 
 
 def write_index(
-    nodes: pd.DataFrame, edges: pd.DataFrame, xy: np.ndarray, out_dir: Path, *, sizes: Sizes = SIZES
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    xy: np.ndarray,
+    out_dir: Path,
+    *,
+    sizes: Sizes = SIZES,
+    world: int = 256,
 ) -> dict[str, Any]:
     """Write ``out_dir/data/{search,words,names,dict,detail,pick,near}`` and return their part of atlas.json's ``data``.
 
     ``nodes`` / ``edges`` follow docs/contracts.md (index = vertex ordinal, sorted by id); ``xy`` is
-    ``(N, 2)`` world coordinates. Any previous ``out_dir/data`` is replaced. Output is byte-for-byte
+    ``(N, 2)`` world coordinates in ``[0, world]``. Any previous ``out_dir/data`` is replaced. Output is byte-for-byte
     deterministic.
     """
     n = len(nodes)
@@ -93,9 +101,9 @@ def write_index(
     search = write_search(writer, ids, downloads, rank, sizes)
     words = write_words(writer, ids, downloads, rank, sizes)
     names = write_names(writer, ids, sizes)
-    details = write_details(writer, nodes, edges, xy, ids, downloads, rank, sizes)
-    pick = write_pick(writer, xy, sizes)
-    near = write_near(writer, ids, downloads, xy, pick["zoom"], legend_codes(nodes, xy))
+    details = write_details(writer, nodes, edges, xy, ids, downloads, rank, sizes, world)
+    pick = write_pick(writer, xy, sizes, world)
+    near = write_near(writer, ids, downloads, xy, pick["zoom"], legend_codes(nodes, xy), world)
     return {
         "format": 2,
         "vertex_width": vertex_width(n),

@@ -147,7 +147,8 @@ def layout_atlas(
         info["stability"]["parts_moved"] = int(frame.parts.moving.sum())
         label = np.where(comp >= 0, comp, 0)
         label[discs.nodes] = ncomp + discs.disc
-        info["drift"] = drift(xy / frame.u, label, ncomp, discs.counts, frame.family)
+        fresh = _pack_fresh(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)[0]
+        info["drift"] = drift(xy / frame.u, fresh, label, frame.family)
         info["seconds"] = perf_counter() - t0
     return xy, info
 
@@ -333,6 +334,27 @@ def _compose(
     discs: Discs,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A fresh map: pack islands and group discs as two regions, fit into the world square."""
+    pu, centres, radii, und_c = _pack_fresh(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)
+    if radii.size == 0:
+        return pu, und_c
+    lo = (centres - radii[:, None]).min(axis=0)
+    hi = (centres + radii[:, None]).max(axis=0)
+    span = float((hi - lo).max())
+    scale = FRESH_FILL * (WORLD - 2 * MARGIN) / span if span > 0 else 1.0
+    shift = 0.5 * WORLD - 0.5 * (lo + hi) * scale
+    return pu * scale + shift, und_c * scale + shift
+
+
+def _pack_fresh(
+    fa2_xy: np.ndarray,
+    sigma: np.ndarray,
+    mid: np.ndarray,
+    comp: np.ndarray,
+    ncomp: int,
+    lineage: np.ndarray,
+    discs: Discs,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The fresh packing in packing units: (positions, circle centres, radii, group disc centres)."""
     c = comp[lineage]
     size = np.bincount(c, minlength=ncomp).astype(np.float64)
     lin_r = np.sqrt(size * (1.0 + GROWTH_ROOM)) + ISLAND_GAP
@@ -343,13 +365,4 @@ def _compose(
     pu = np.zeros((comp.size, 2))
     pu[lineage] = (fa2_xy[lineage] - mid[c]) * sigma[c][:, None] + lin_c[c]
     pu[discs.nodes] = discs.local + und_c[discs.disc]
-    centres = np.concatenate([lin_c, und_c])
-    radii = np.concatenate([lin_r, und_r])
-    if radii.size == 0:
-        return pu, und_c
-    lo = (centres - radii[:, None]).min(axis=0)
-    hi = (centres + radii[:, None]).max(axis=0)
-    span = float((hi - lo).max())
-    scale = FRESH_FILL * (WORLD - 2 * MARGIN) / span if span > 0 else 1.0
-    shift = 0.5 * WORLD - 0.5 * (lo + hi) * scale
-    return pu * scale + shift, und_c * scale + shift
+    return pu, np.concatenate([lin_c, und_c]), np.concatenate([lin_r, und_r]), und_c

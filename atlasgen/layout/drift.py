@@ -1,14 +1,14 @@
 """How an incremental map compares with a fresh layout of the same snapshot.
 
 A map built on last week's keeps every survivor in place, so over months it gets less tidy: holes where
-deleted models were, families grown around their neighbours, joined parts set beside each other. Three
-measures, each on the circles the composition packs (an island's circle: its farthest point plus the
-gap; a group disc's likewise), for this map and for the fresh packing of the same islands (the circles
-``atlas._compose`` would pack; no ForceAtlas2 needed, so this costs little):
+deleted models were, families grown around their neighbours or into annexes, joined parts set beside each
+other. The fresh layout to compare with is this build's own islands packed as a fresh build packs them
+(``atlas._pack_fresh``: no extra ForceAtlas2, so it costs little). Both are measured the same way, in
+packing units:
 
 * ``density``: models per square packing unit of the map's bounding box;
-* ``empty``: share of that box no circle covers;
-* ``overlaps``: pairs of islands or discs with points closer than ``OVERLAP_REACH`` (points mixed).
+* ``empty``: share of that box's EMPTY_CELL-sized cells that hold no model;
+* ``overlaps`` (this map only): pairs of islands or discs with points closer than ``OVERLAP_REACH``.
 
 ``rebuild_advised`` is True when the map keeps less than ``REBUILD_BELOW`` of a fresh map's density or
 has overlaps: then a publisher should build once without ``--previous`` (and say so: the map moves).
@@ -21,47 +21,40 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from atlasgen.layout.pack import covered_share
-from atlasgen.layout.parts import part_circles
-from atlasgen.layout.regions import GROUP_GAP, arrange, bbox, disc_radii
-from atlasgen.layout.world import GROWTH_ROOM, ISLAND_GAP
-
 OVERLAP_REACH = 0.5  # packing units: the leaf spacing of a typical disc; islands stay >= 1 apart
+EMPTY_CELL = 2.0  # packing units: a few point spacings, so the inside of a disc is never "empty"
 REBUILD_BELOW = 0.8
 
 
 def drift(
-    pu: np.ndarray, label: np.ndarray, ncomp: int, counts: np.ndarray, family: np.ndarray | None = None
+    pu: np.ndarray, fresh: np.ndarray, label: np.ndarray, family: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """``pu``: positions in packing units; ``label``: island (< ncomp) or ncomp + group disc per node;
-    ``counts``: models per group disc; ``family``: each node's island in the previous atlas (-1: none).
-    Returns this map's and a fresh map's measures and their ratio."""
-    k = ncomp + counts.size
-    size = np.bincount(label, minlength=k)[:ncomp].astype(np.float64)
-    now_c, now_r = part_circles(pu, label, k, 0.0)
-    now_r += np.where(np.arange(k) < ncomp, ISLAND_GAP, GROUP_GAP)
-    fresh_lin = np.sqrt(size * (1.0 + GROWTH_ROOM)) + ISLAND_GAP
-    fresh_und = disc_radii(counts * (1.0 + GROWTH_ROOM))
-    lin_c, und_c = arrange(fresh_lin, fresh_und)
-    fresh_c, fresh_r = np.concatenate([lin_c, und_c]), np.concatenate([fresh_lin, fresh_und])
-    now = _measures(now_c, now_r, pu.shape[0])
-    now["empty"] = round(1.0 - covered_share(now_c, now_r), 4)  # circles may overlap: their union
+    """``pu``, ``fresh``: this map's and a fresh map's positions in packing units; ``label``: each node's
+    island or group disc; ``family``: its island in the previous atlas (-1: none)."""
+    now, new = _measures(pu), _measures(fresh)
     now["overlaps"] = overlaps(pu, label, family)
-    fresh = _measures(fresh_c, fresh_r, pu.shape[0])
-    fresh["empty"] = round(1.0 - min(1.0, float((np.pi * fresh_r**2).sum()) / fresh["area"]), 4)  # disjoint
-    ratio = now["density"] / fresh["density"] if fresh["density"] else 1.0
+    ratio = now["density"] / new["density"] if new["density"] else 1.0
     return {
         "now": now,
-        "fresh": fresh,
+        "fresh": new,
         "density_vs_fresh": round(ratio, 4),
         "rebuild_advised": bool(ratio < REBUILD_BELOW or now["overlaps"] > 0),
     }
 
 
-def _measures(centres: np.ndarray, radii: np.ndarray, n: int) -> dict[str, Any]:
-    lo, hi = bbox(centres, radii)
-    area = float(np.prod(hi - lo)) or 1.0
-    return {"area": round(area, 1), "density": round(n / area, 6)}
+def _measures(pu: np.ndarray) -> dict[str, Any]:
+    if pu.shape[0] == 0:
+        return {"area": 0.0, "density": 0.0, "empty": 0.0}
+    lo, hi = pu.min(0) - 0.5 * EMPTY_CELL, pu.max(0) + 0.5 * EMPTY_CELL
+    area = float(np.prod(hi - lo))
+    cells = np.floor((hi - lo) / EMPTY_CELL).astype(np.int64) + 1
+    ij = np.floor((pu - lo) / EMPTY_CELL).astype(np.int64)
+    used = np.unique(ij[:, 0] * cells[1] + ij[:, 1]).size
+    return {
+        "area": round(area, 1),
+        "density": round(pu.shape[0] / area, 6),
+        "empty": round(1.0 - used / float(np.prod(cells)), 4),
+    }
 
 
 def overlaps(pu: np.ndarray, label: np.ndarray, family: np.ndarray | None = None) -> int:

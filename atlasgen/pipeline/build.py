@@ -106,11 +106,12 @@ def build_atlas(
     )
     work = outdir.work_dir(out)
     try:
-        data = _index_stage(run, graph, xy, work, max_zoom=max_zoom, sizes=index_sizes)
+        world = int(layout_info.get("world", 256))  # a map built on a previous one may have grown
+        data = _index_stage(run, graph, xy, work, max_zoom=max_zoom, sizes=index_sizes, world=world)
         digest = _digest(snapshot_id) if snapshot else None
         built = Built(graph.report, source, layout_info, data, xy, seed, since, digest)
         draft = _draft_stage(run, built, graph, work)
-        options: dict[str, Any] = {"max_zoom": max_zoom, "layers": layers, "retina": retina}
+        options: dict[str, Any] = {"max_zoom": max_zoom, "layers": layers, "retina": retina, "world": world}
         options |= {"workers": workers, "dask_scheduler": dask_scheduler, "progress": progress}
         tiles = _tiles_stage(run, graph, xy, seeds, since, work, budget_bytes=checked.budget_bytes, **options)
         report = _publish_stage(run, draft, tiles, checked.budget_bytes, work)
@@ -177,7 +178,9 @@ def _layout_stage(run: Run, graph: Any, seeds: Any, families: Any, **params: Any
     return cached
 
 
-def _index_stage(run: Run, graph: Any, xy: Any, work: Path, *, max_zoom: int | None, sizes: Any) -> Any:
+def _index_stage(
+    run: Run, graph: Any, xy: Any, work: Path, *, max_zoom: int | None, sizes: Any, world: int
+) -> Any:
     """index: search, names, details, pick cells, labels, licence changes, data files; atlas.json's data."""
     from atlasgen.index import stage as index
 
@@ -185,7 +188,7 @@ def _index_stage(run: Run, graph: Any, xy: Any, work: Path, *, max_zoom: int | N
     if (data := run.cache.get("index", key, into=work)) is None:
         with run.stage("index"):
             extra = {} if sizes is None else {"sizes": sizes}
-            data = index.run(graph.nodes, graph.edges, xy, work, max_zoom=max_zoom, **extra)
+            data = index.run(graph.nodes, graph.edges, xy, work, max_zoom=max_zoom, world=world, **extra)
             run.cache.put("index", key, data, work, list(work.iterdir()))
     return data
 

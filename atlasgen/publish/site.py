@@ -25,8 +25,9 @@ def write_site(out_dir: Path, manifest: dict) -> None:
     """Copy the viewer bundle into ``out_dir`` and write ``atlas.json`` and ``.nojekyll``.
 
     Each layer whose tiles lie under ``out_dir`` as ``<prefix>{z}/{x}/{y}<suffix>`` gains ``exists``: per
-    zoom, a base64 bitmap of the tiles that were written (bit ``y * 2**z + x``, least significant bit
-    first), so the viewer never requests a tile the generator skipped as empty.
+    zoom, a base64 bitmap of the tiles that were written (bit ``y * side + x``, least significant bit
+    first; ``side`` = 2**z tiles, times world size / 256 for a map grown past 256), so the viewer never
+    requests a tile the generator skipped as empty.
     """
     bundle = viewer_dir()
     missing = [name for name in BUNDLE_FILES if not (bundle / name).is_file()]
@@ -39,15 +40,16 @@ def write_site(out_dir: Path, manifest: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(bundle, out_dir, dirs_exist_ok=True)
     manifest = copy.deepcopy(manifest)
+    across = int(manifest.get("world", {}).get("size", 256)) // 256
     for layer in manifest.get("layers", []):
-        exists = tile_index(out_dir, layer)
+        exists = tile_index(out_dir, layer, across)
         if exists is not None:
             layer["exists"] = exists
     (out_dir / "atlas.json").write_text(dumps(manifest) + "\n", encoding="utf-8")
     (out_dir / ".nojekyll").write_text("", encoding="utf-8")
 
 
-def tile_index(out_dir: Path, layer: dict) -> dict[str, str] | None:
+def tile_index(out_dir: Path, layer: dict, tiles_across: int = 1) -> dict[str, str] | None:
     """Per-zoom bitmaps of the tiles present on disk, or None when the URL template is not a local pyramid."""
     url = str(layer.get("url", ""))
     head, sep, tail = url.partition("{z}/{x}/{y}")
@@ -59,7 +61,7 @@ def tile_index(out_dir: Path, layer: dict) -> dict[str, str] | None:
     lo, hi = int(layer.get("min_zoom", 0)), min(int(layer.get("max_zoom", 0)), MAX_INDEXED_ZOOM)
     bitmaps = {}
     for z in range(lo, hi + 1):
-        side = 1 << z
+        side = tiles_across << z
         bits = bytearray((side * side + 7) // 8)
         for x_dir in (root / str(z)).glob("*"):
             for tile in x_dir.glob(f"*{tail}"):

@@ -68,6 +68,7 @@ class Inputs:
     size: npt.NDArray[np.int8]
     weight: npt.NDArray[np.float64]
     edges: Segments  # x0, y0, x1, y1 in world coordinates
+    world_tiles: int = 1  # the world square's side in zoom-0 tiles (world size / 256; layout/world.py)
 
 
 def _require(frame: pd.DataFrame, columns: set[str], what: str) -> None:
@@ -97,10 +98,18 @@ def _layer(spec: LayerDef, frame: pd.DataFrame, segments: Segments) -> Layer:
 
 
 def prepare_layers(
-    points: pd.DataFrame, edges: pd.DataFrame | None, wanted: Sequence[str], *, table: LayerTable = TABLE
+    points: pd.DataFrame,
+    edges: pd.DataFrame | None,
+    wanted: Sequence[str],
+    *,
+    table: LayerTable = TABLE,
+    world: int = 256,
 ) -> tuple[Inputs, list[Layer]]:
     """Validate the frames and reduce them to arrays: the layers in budget priority order. An edges layer
-    without ``edges`` is left out. Bad input here is a bug upstream, hence ValueError."""
+    without ``edges`` is left out. Bad input here is a bug upstream, hence ValueError. ``world``: the
+    world square's side (256, or a larger power-of-two multiple: a map grown over weeks)."""
+    if world < TILE or world % TILE or (world // TILE) & (world // TILE - 1):
+        raise ValueError(f"world size must be 256 times a power of two, got {world}")
     unknown = set(wanted) - set(table.names)
     if unknown:
         raise ValueError(f"unknown layers {sorted(unknown)}; expected some of {table.names}")
@@ -118,7 +127,7 @@ def prepare_layers(
     frames = {"points": points} if edges is None else {"points": points, "edges": edges}
     todo = [_layer(s, frames[s.kind], segments) for s in chosen if s.kind in frames]
     downloads = points["downloads"].to_numpy(np.float64)
-    return Inputs(x, y, size_class(downloads), popularity_weight(downloads), segments), todo
+    return Inputs(x, y, size_class(downloads), popularity_weight(downloads), segments, world // TILE), todo
 
 
 def skip_reason(layer: Layer, depth: int) -> str:
@@ -144,9 +153,11 @@ def edge_min_zoom(segments: Segments) -> int:
     return max(0, math.ceil(math.log2(EDGE_MIN_MEDIAN_PX / median))) if median > 0 else 99
 
 
-def level_spec(layer: Layer, zoom: int, ratio: int, design_zoom: int, span: tuple[float, float]) -> LevelSpec:
+def level_spec(
+    layer: Layer, zoom: int, ratio: int, design_zoom: int, span: tuple[float, float], world_tiles: int = 1
+) -> LevelSpec:
     r = radii(zoom, design_zoom) if layer.kind == "points" else ()
-    return LevelSpec(layer.name, layer.kind, zoom, ratio, span, r, layer.style)
+    return LevelSpec(layer.name, layer.kind, zoom, ratio, span, r, layer.style, world_tiles)
 
 
 def estimate_level(layer: Layer, data: Inputs, zoom: int, ratios: Sequence[int], design_zoom: int) -> float:
@@ -162,7 +173,9 @@ def estimate_level(layer: Layer, data: Inputs, zoom: int, ratios: Sequence[int],
                 len(per_tile), bud.covered_pixels(per_tile, float(area), tile_px)
             )
         else:
-            p = edge_pieces(*data.edges, layer.code, scale, (TILE * ratio) << zoom, tile_px)
+            p = edge_pieces(
+                *data.edges, layer.code, scale, (TILE * ratio * data.world_tiles) << zoom, tile_px
+            )
             tiles = len(np.unique((p.ty << 32) + p.tx))
             total += bud.estimate_tiles_bytes(
                 tiles, float(np.maximum(abs(p.x1 - p.x0), abs(p.y1 - p.y0)).sum() + len(p.x0))
@@ -185,7 +198,7 @@ def render_level_dense(
 
     data, todo = prepare_layers(points, edges, (layer,))
     (lay,) = todo
-    scale, size_px = float(ratio * 2**zoom), (TILE * ratio) << zoom
+    scale, size_px = float(ratio * 2**zoom), (TILE * ratio * data.world_tiles) << zoom
     rect = (0, 0, size_px, size_px)
     if lay.kind == "points":
         pts = layer_points(lay, data, scale)

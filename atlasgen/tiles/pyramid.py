@@ -110,15 +110,15 @@ def choose_max_zoom(x: npt.ArrayLike, y: npt.ArrayLike, *, min_zoom: int = 2, ma
 def _jobs(layer: Layer, data: Inputs, zoom: int, ratio: int, design_zoom: int) -> Iterator[Job]:
     """The level's blocks, partitioned once (sorted by block key, then sliced)."""
     scale = float(ratio * 2**zoom)
-    size_px = (TILE * ratio) << zoom
+    size_px = (TILE * ratio * data.world_tiles) << zoom
     if layer.kind == "points":
         pts = layer_points(layer, data, scale)
-        spec = level_spec(layer, zoom, ratio, design_zoom, level_span(pts))
+        spec = level_spec(layer, zoom, ratio, design_zoom, level_span(pts), data.world_tiles)
         reach = disc_reach(MAX_RADIUS, ratio)
         for rect, block in point_blocks(pts, layer.code, reach, BLOCK_PX * ratio, size_px):
             yield spec, rect, block
     else:
-        spec = level_spec(layer, zoom, ratio, design_zoom, EDGE_SPAN)
+        spec = level_spec(layer, zoom, ratio, design_zoom, EDGE_SPAN, data.world_tiles)
         pieces = edge_pieces(*data.edges, layer.code, scale, size_px, TILE * ratio)
         for rect, eblock in edge_blocks(pieces, EDGE_BLOCK_PX // TILE, TILE * ratio, size_px):
             yield spec, rect, eblock
@@ -219,6 +219,7 @@ def render_layers(
     progress: bool = True,
     table: LayerTable = TABLE,
     entry_bytes: Callable[[dict[str, Any]], int] | None = None,
+    world: int = 256,
 ) -> dict[str, Any]:
     """Render tile pyramids ``out_dir/tiles/<layer>/{z}/{x}/{y}.webp`` (and ``<layer>@2x`` with ``retina``).
 
@@ -232,9 +233,10 @@ def render_layers(
     for how depth and layers are chosen. A budget without room for the first layer's zoom 0 raises the
     OptionError naming the smallest that works. ``since_date``: the previous atlas' date, for the titles of
     dated layers ("New since <date>"). Returns ``{"layers": [atlas.json layer entries in the order asked],
-    "dropped": [reasons], "bytes": total}``; a previous render of these layers in out_dir is replaced.
+    "dropped": [reasons], "bytes": total}``; a previous render of these layers in out_dir is replaced. ``world``: the world square's
+    side (a map grown over weeks is larger than 256: more tiles per zoom).
     """
-    data, todo = prepare_layers(points, edges, layers, table=table)
+    data, todo = prepare_layers(points, edges, layers, table=table, world=world)
     design_zoom = choose_max_zoom(data.x, data.y) if max_zoom is None else max_zoom
     ratios = (1, 2) if retina else (1,)
     ledger = bud.Ledger(math.inf if budget_bytes is None else budget_bytes - reserved_bytes, design_zoom)

@@ -66,6 +66,7 @@ class LevelSpec:
     span: tuple[float, float]
     radii: tuple[int, ...]  # marker radius per download class at ratio 1 (points only)
     style: Style
+    world_tiles: int = 1  # the world square's side in zoom-0 tiles
 
     @property
     def tile_px(self) -> int:
@@ -73,7 +74,7 @@ class LevelSpec:
 
     @property
     def size_px(self) -> int:
-        return self.tile_px << self.zoom
+        return (self.tile_px * self.world_tiles) << self.zoom
 
     @property
     def scale(self) -> float:

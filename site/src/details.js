@@ -7,6 +7,7 @@ const DAY_MS = 86_400_000;
 
 export function createDetails(fetcher, urls, data) {
   const { chunk_size: chunkSize, children_cap: cap, xy_steps: steps, first_day: firstDay } = data.details;
+  const world = data.details.world || 256; // the world square, 256 unless the map grew
   const width = urls.vertexWidth;
   const names = createNames(fetcher, urls);
   const decoded = new WeakMap();
@@ -35,8 +36,8 @@ export function createDetails(fetcher, urls, data) {
         task: word(dict.task, reader.next()),
         library: word(dict.library, reader.next()),
         created: null,
-        x: (xy[2 * i] * 256) / steps,
-        y: (xy[2 * i + 1] * 256) / steps,
+        x: (xy[2 * i] * world) / steps,
+        y: (xy[2 * i + 1] * world) / steps,
         parents: [],
         children: [],
         children_total: 0,

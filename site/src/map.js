@@ -24,7 +24,8 @@ function tileLayer(layer, worldSize, zIndex) {
   const Layer = L.TileLayer.extend({
     getTileUrl(coords) {
       const test = exists[String(coords.z)];
-      if (test && !test(coords.y * 2 ** coords.z + coords.x)) return TRANSPARENT_PNG;
+      // a world grown past 256 units (maps built on last week's) is worldSize / 256 tiles wide at zoom 0
+      if (test && !test(coords.y * 2 ** coords.z * (worldSize / 256) + coords.x)) return TRANSPARENT_PNG;
       return L.TileLayer.prototype.getTileUrl.call(this, coords);
     },
   });

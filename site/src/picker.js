@@ -7,7 +7,7 @@ const MAX_CELLS = 25;
 export function createPicker(fetcher, urls, data) {
   const { zoom, steps } = data.pick;
   const side = 2 ** zoom;
-  const cellSize = 256 / side;
+  const cellSize = (data.pick.world || 256) / side; // the world square, 256 unless the map grew
   const occupied = createBitmap(data.pick.occupied);
   const decoded = new WeakMap();
 
