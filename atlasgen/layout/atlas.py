@@ -148,7 +148,10 @@ def layout_atlas(
         label = np.where(comp >= 0, comp, 0)
         label[discs.nodes] = ncomp + discs.disc
         fresh = _pack_fresh(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)[0]
-        info["drift"] = drift(xy / frame.u, fresh, label, frame.family)
+        placed = ~frame.anchor
+        inside = frame.parts.part >= 0
+        placed[inside] |= frame.parts.moving[frame.parts.part[inside]]
+        info["drift"] = drift(xy / frame.u, fresh, label, placed)
         info["seconds"] = perf_counter() - t0
     return xy, info
 

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from atlasgen.layout.pack import place_free, place_near
-from atlasgen.layout.parts import part_circles
+from atlasgen.layout.parts import cluster_circles, part_circles
 from atlasgen.layout.regions import (
     GROUP_GAP,
     GROUP_SPACING,
@@ -69,12 +69,13 @@ def compose_stable(
     _grow_islands(frame, pu, label, anchored, step, wish, comp, leaf, parent, key, lin_box)
     d_anch, d_centre = _grow_discs(frame, discs, pu, label, ncomp, und_box)
 
-    # obstacles for what goes into free space: the circles of islands with survivors, and each point
+    # obstacles for what goes into free space: the circles of clusters of islands with survivors, each point
     # of the group discs (a disc grown for months is no circle)
-    lin_c, lin_r = part_circles(pu, np.where(comp >= 0, comp, -1), ncomp, ISLAND_GAP)
+    lin_c = part_circles(pu, np.where(comp >= 0, comp, -1), ncomp, ISLAND_GAP)[0]  # annexes aim here
     und_pts = discs.nodes[d_anch[discs.disc]]
-    obst_c = np.concatenate([lin_c[anchored], pu[und_pts]])
-    obst_r = np.concatenate([lin_r[anchored], np.full(und_pts.size, GROUP_GAP)])
+    isl_c, isl_r = cluster_circles(pu, np.where(comp >= 0, comp, -1), ISLAND_GAP)
+    obst_c = np.concatenate([isl_c, pu[und_pts]])
+    obst_r = np.concatenate([isl_r, np.full(und_pts.size, GROUP_GAP)])
     over = np.flatnonzero(np.isnan(pu[:, 0]) & (comp >= 0) & anchored[np.maximum(comp, 0)])
     if over.size:
         ann_c, ann_r = _annexes(over, pu, comp, parent, key, step, lin_c, obst_c, obst_r, frame.lo)

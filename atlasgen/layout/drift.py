@@ -8,7 +8,9 @@ packing units:
 
 * ``density``: models per square packing unit of the map's bounding box;
 * ``empty``: share of that box's EMPTY_CELL-sized cells that hold no model;
-* ``overlaps`` (this map only): pairs of islands or discs with points closer than ``OVERLAP_REACH``.
+* ``overlaps`` (this map only): pairs of islands or discs with points closer than ``OVERLAP_REACH``,
+  one of them placed or moved by this build; ``kept_contacts``: such pairs of points that both stayed
+  where they were (the pieces of a family that split, which keep their places side by side).
 
 ``rebuild_advised`` is True when the map keeps less than ``REBUILD_BELOW`` of a fresh map's density or
 has overlaps: then a publisher should build once without ``--previous`` (and say so: the map moves).
@@ -26,13 +28,11 @@ EMPTY_CELL = 2.0  # packing units: a few point spacings, so the inside of a disc
 REBUILD_BELOW = 0.8
 
 
-def drift(
-    pu: np.ndarray, fresh: np.ndarray, label: np.ndarray, family: np.ndarray | None = None
-) -> dict[str, Any]:
+def drift(pu: np.ndarray, fresh: np.ndarray, label: np.ndarray, placed: np.ndarray) -> dict[str, Any]:
     """``pu``, ``fresh``: this map's and a fresh map's positions in packing units; ``label``: each node's
-    island or group disc; ``family``: its island in the previous atlas (-1: none)."""
+    island or group disc; ``placed``: the nodes this build placed or moved (the others stayed)."""
     now, new = _measures(pu), _measures(fresh)
-    now["overlaps"] = overlaps(pu, label, family)
+    now["overlaps"], now["kept_contacts"] = overlaps(pu, label, placed)
     ratio = now["density"] / new["density"] if new["density"] else 1.0
     return {
         "now": now,
@@ -57,18 +57,20 @@ def _measures(pu: np.ndarray) -> dict[str, Any]:
     }
 
 
-def overlaps(pu: np.ndarray, label: np.ndarray, family: np.ndarray | None = None) -> int:
-    """Pairs of islands/discs with points closer than OVERLAP_REACH; not two survivors of one old
-    island that split (its pieces stay where they were, side by side)."""
+def overlaps(pu: np.ndarray, label: np.ndarray, placed: np.ndarray | None = None) -> tuple[int, int]:
+    """Pairs of islands/discs with points closer than OVERLAP_REACH: (with a point ``placed`` by this
+    build, with both points kept where they were)."""
     if pu.shape[0] < 2:
-        return 0
+        return 0, 0
     pairs = cKDTree(pu).query_pairs(OVERLAP_REACH * 0.999, output_type="ndarray")
-    a, b = label[pairs[:, 0]], label[pairs[:, 1]]
-    mixed = a != b
-    if family is not None:
-        fa, fb = family[pairs[:, 0]], family[pairs[:, 1]]
-        mixed &= (fa < 0) | (fa != fb)
-    if not mixed.any():
+    pairs = pairs[label[pairs[:, 0]] != label[pairs[:, 1]]]
+    fresh = np.ones(len(pairs), bool) if placed is None else placed[pairs].any(axis=1)
+    return _label_pairs(pairs[fresh], label), _label_pairs(pairs[~fresh], label)
+
+
+def _label_pairs(pairs: np.ndarray, label: np.ndarray) -> int:
+    if len(pairs) == 0:
         return 0
-    lo, hi = np.minimum(a[mixed], b[mixed]), np.maximum(a[mixed], b[mixed])
-    return int(np.unique(lo * (label.max() + 1) + hi).size)
+    a, b = label[pairs[:, 0]], label[pairs[:, 1]]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return int(np.unique(lo * (int(label.max()) + 1) + hi).size)

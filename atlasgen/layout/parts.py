@@ -19,6 +19,7 @@ import numpy as np
 from atlasgen.layout.pack import place_near
 
 NEW = -1
+CLUSTER_REACH = 3.0  # packing units: points of one family this close belong to one cluster
 BESIDE = 2.0  # a smaller part whose circle is within this many gaps of its largest part's stays
 KEPT, LARGEST, OTHER, UNDOCUMENTED, REGION = range(5)
 CAUSES = ("kept", "joined_largest", "joined_other", "undocumented", "changed_region")
@@ -81,12 +82,9 @@ def move_parts(
     way = centre[todo] - centre[h[todo]]
     way /= np.maximum(np.hypot(*way.T), 1e-12)[:, None]
     target = centre[h[todo]] + way * (radius[h[todo]] + radius[todo])[:, None]
+    stay_c, stay_r = cluster_circles(prev, np.where(stay[np.maximum(parts.part, 0)], parts.part, -1), gap)
     placed = place_near(
-        np.concatenate([centre[stay], fixed_c]),
-        np.concatenate([radius[stay], fixed_r]),
-        radius[todo],
-        target,
-        lo=lo,
+        np.concatenate([stay_c, fixed_c]), np.concatenate([stay_r, fixed_r]), radius[todo], target, lo=lo
     )
     shift = np.zeros_like(centre)
     shift[todo] = placed - centre[todo]
@@ -112,6 +110,21 @@ def part_circles(xy: np.ndarray, owner: np.ndarray, k: int, gap: float) -> tuple
     return mid, r + gap
 
 
-def old_families_from_positions(comp: np.ndarray, alive: np.ndarray) -> np.ndarray:
-    """Without the previous lineage: each survivor's old family is its new island (nothing joined)."""
-    return np.where(alive & (comp >= 0), comp, -1)
+def cluster_circles(xy: np.ndarray, owner: np.ndarray, gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding circles of each owner's spatial clusters (its points within CLUSTER_REACH of each other,
+    chained): a family with an annex, or a split one, is several circles, not one circle over all of
+    them and everything between (which would hide the free space between them)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    sel = np.flatnonzero((owner >= 0) & ~np.isnan(xy[:, 0]))
+    if sel.size == 0:
+        return np.zeros((0, 2)), np.zeros(0)
+    pairs = cKDTree(xy[sel]).query_pairs(CLUSTER_REACH, output_type="ndarray")
+    pairs = pairs[owner[sel][pairs[:, 0]] == owner[sel][pairs[:, 1]]]
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(sel.size, sel.size))
+    k, cluster = connected_components(graph, directed=False)
+    ids = np.full(xy.shape[0], -1)
+    ids[sel] = cluster
+    return part_circles(xy, ids, k, gap)

@@ -151,8 +151,8 @@ def territory(
 
 @dataclass
 class Blockers:
-    """Points already on the map that new slots keep clear of: any point blocks slots within half its
-    disc's spacing; a point of another island or disc of the same region (``label``) within ``reach``,
+    """Points already on the map that new slots keep clear of: any point blocks slots within OWN_CLEAR
+    of its disc's spacing; a point of another island or disc of the same region (``label``) within ``reach``,
     so a growing disc grows around its neighbours instead of into them; and the ``other`` region's
     territory (see ``Territory``).
     """
@@ -199,7 +199,7 @@ def fill_slots(
         k = np.arange(g.size) - np.repeat(np.cumsum(n_slot) - n_slot, n_slot)
         pos = centres[d][g] + phyllotaxis(k, spacing[d][g], first)
         label = None if disc_label is None else disc_label[d][g]
-        free = _free(pos, 0.5 * spacing[d][g], tree, blockers, label)
+        free = _free(pos, OWN_CLEAR * spacing[d][g], tree, blockers, label)
         first_slot = np.cumsum(n_slot) - n_slot
         rank = np.cumsum(free) - 1  # rank among the free slots of the same disc:
         rank -= np.repeat(rank[first_slot] + (~free[first_slot]), n_slot)
@@ -212,36 +212,40 @@ def fill_slots(
     return out
 
 
+# A slot is taken when a point sits within this many spacings of it. Points of a golden-angle disc are
+# >= 1.55 spacings apart, so a hole left by a deleted model is free; and a disc whose centre moved (its
+# survivors' median) cannot put new points between the old ones at half the spacing.
+OWN_CLEAR = 1.2
 FOREIGN_NEIGHBOURS = 16  # nearest points checked for another island's: beyond them its own points shield
 
 
 def _free(
-    pos: np.ndarray, half: np.ndarray, tree: Any, blockers: Blockers | None, label: np.ndarray | None
+    pos: np.ndarray, clear: np.ndarray, tree: Any, blockers: Blockers | None, label: np.ndarray | None
 ) -> np.ndarray:
     """Which slots no point blocks (see ``Blockers``)."""
     if tree is None:
         free = np.ones(pos.shape[0], dtype=bool)
     elif blockers is None or label is None:
-        dist, _ = tree.query(pos, distance_upper_bound=float(half.max()))
-        free = dist > half
+        dist, _ = tree.query(pos, distance_upper_bound=float(clear.max()))
+        free = dist > clear
     else:
-        free = _clear_of_others(pos, half, tree, blockers, label)
+        free = _clear_of_others(pos, clear, tree, blockers, label)
     if blockers is not None:
         free &= ~blockers.other.blocks(pos)
     return free
 
 
 def _clear_of_others(
-    pos: np.ndarray, half: np.ndarray, tree: Any, blockers: Blockers, label: np.ndarray
+    pos: np.ndarray, clear: np.ndarray, tree: Any, blockers: Blockers, label: np.ndarray
 ) -> np.ndarray:
-    """No point within ``half``, and no other label's point within ``reach``. The nearest few points
+    """No point within ``clear``, and no other label's point within ``reach``. The nearest few points
     settle most slots; where all of them are within reach (a crowd hides the rest), all are checked."""
     k = min(FOREIGN_NEIGHBOURS, blockers.points.shape[0])
-    dist, idx = tree.query(pos, k=k, distance_upper_bound=max(blockers.reach, float(half.max())))
+    dist, idx = tree.query(pos, k=k, distance_upper_bound=max(blockers.reach, float(clear.max())))
     dist, idx = dist.reshape(pos.shape[0], k), idx.reshape(pos.shape[0], k)
     found = idx < blockers.points.shape[0]
     other = found & (blockers.label[np.where(found, idx, 0)] != label[:, None])
-    free = (dist[:, 0] > half) & ~(other & (dist < blockers.reach)).any(axis=1)
+    free = (dist[:, 0] > clear) & ~(other & (dist < blockers.reach)).any(axis=1)
     crowd = np.flatnonzero(free & found[:, -1] & (dist[:, -1] < blockers.reach))
     if crowd.size:
         pairs = cKDTree(pos[crowd]).sparse_distance_matrix(tree, blockers.reach, output_type="ndarray")

@@ -55,7 +55,6 @@ class Frame:
     prev: np.ndarray  # (n, 2) where each survivor goes, / u (its old position; moved parts translated)
     anchor: np.ndarray  # bool per node: a survivor that stays in its region (lineage or undocumented)
     parts: Parts  # old families per new island and each survivor's cause (parts.py)
-    family: np.ndarray  # each node's island in the previous atlas (-1: none)
     lo: float  # nothing new goes below this on x or y (the world's margin): the world only grows outward
 
 
@@ -108,7 +107,7 @@ def build_frame(
     dc, dr = part_circles(pu, d_kept, int(disc.max(initial=-1)) + 1, GROUP_GAP)
     has = np.bincount(d_kept[d_kept >= 0], minlength=dr.size) > 0
     pu += move_parts(pu, parts, dc[has], dr[has], ISLAND_GAP, margin / u)
-    return Frame(u, pu, anchor, parts, old_family, margin / u)
+    return Frame(u, pu, anchor, parts, margin / u)
 
 
 def _unit(prev: np.ndarray, comp: np.ndarray, ncomp: int, cause: np.ndarray) -> float | None:
