@@ -219,7 +219,7 @@ def test_movement_is_the_build_reports_stability_plus_max_and_movers() -> None:
     assert (move["median"], move["p95"]) == (stability["median"], stability["p95"])
     alone = nodes("z")
     none = diff_frames(old, edges(old), alone, edges(alone), old_xy, np.zeros((1, 2)))["movement"]
-    assert set(none) == set(move) and none["survivors"] == 0 and none["median"] is None
+    assert set(none) | {"by_cause"} == set(move) and none["survivors"] == 0 and none["median"] is None
 
 
 def test_new_since_marks_models_absent_before() -> None:
@@ -262,7 +262,9 @@ def test_cli_text_output_reads_as_a_summary(atlases: tuple[Path, Path], tmp_path
     assert "  + lab/ft-2 (base, 30 downloads)" in lines and "  - old/gone (base, 7 downloads)" in lines
     assert "edges: +1 added (finetune 1)" in lines and "edges: -0 removed (none)" in lines
     assert "families: 1 -> 1 (0 new); grew most:" in lines and "  org/base: +1 models (4 now)" in lines
-    assert lines[-2].startswith("movement of the 3 ids in both atlases") and "max 25.00%" in lines[-2]
+    assert lines[-4].startswith("movement of the 3 ids in both atlases") and "max 25.00%" in lines[-4]
+    assert lines[-3] == "  families joined by new links: 0"  # then the moves by cause (issue 13)
+    assert lines[-2].startswith("  kept: 3 models, median 0.00%") and "max 25.00%" in lines[-2]
     assert lines[-1] == "  q/ft-GGUF: 25.00%"  # 5 of a 20-wide map; the others did not move
     assert text_lines(run(*atlases)) == lines and render(run(*atlases)) == result.output
 
@@ -293,7 +295,7 @@ def test_cli_json_to_a_file_has_stable_keys(atlases: tuple[Path, Path], tmp_path
         "removed_by_relation",
     }
     assert set(diff["families"]) == {"grew", "new"}
-    assert set(diff["movement"]) == {"survivors", "extent", "median", "p95", "max", "top_movers"}
+    assert set(diff["movement"]) == {"survivors", "extent", "median", "p95", "max", "top_movers", "by_cause"}
     assert diff["models"]["added_models"] == diff["movement"]["top_movers"] == []
 
 

@@ -208,3 +208,17 @@ def test_a_grown_world_is_tiled_and_indexed_whole(tmp_path: Path) -> None:
         render_layers(
             points, None, tmp_path, max_zoom=0, layers=("relation",), workers=1, progress=False, world=300
         )
+
+
+def test_diff_explains_moves_as_the_report_does(chain: list[dict[str, Any]]) -> None:
+    from atlasgen.tools.moves import moves_by_cause
+
+    weeks = _weeks()
+    for (ids0, s0, d0), (ids1, s1, d1), before, w in zip(weeks, weeks[1:], chain, chain[1:], strict=False):
+        frames = [
+            (pd.DataFrame({"id": ids}), pd.DataFrame({"source": s, "target": d}))
+            for ids, s, d in ((ids0, s0, d0), (ids1, s1, d1))
+        ]
+        got = moves_by_cause(*frames[0], *frames[1], before["xy"], w["xy"])
+        assert got.pop("families_joined") == w["info"]["stability"]["families_joined"]
+        assert got == w["info"]["stability"]["by_cause"]

@@ -43,6 +43,7 @@ REGION_REACH = 4.0  # packing units: new models keep this far from the other reg
 CORE_SLOTS = 32
 SLOT_REACH = 1.5
 SETTLE_ROUNDS = 8
+PLACE_CELLS = 1_000_000  # free-space grid for new islands: cells of about a small island's radius
 
 
 def compose_stable(
@@ -292,7 +293,9 @@ def _place_new(
             continue
         idx = idx[np.lexsort((idx, -radii[idx]))]
         near, avoid = _target(box, other, side)
-        out[idx] = place_free(obst_c, obst_r, radii[idx], near, gap=0.0, avoid=avoid, lo=lo)
+        out[idx] = place_free(
+            obst_c, obst_r, radii[idx], near, gap=0.0, avoid=avoid, lo=lo, max_cells=PLACE_CELLS
+        )
         obst_c, obst_r = np.concatenate([obst_c, out[idx]]), np.concatenate([obst_r, radii[idx]])
     return out[todo]
 

@@ -300,7 +300,7 @@ def place_near(
     near: np.ndarray,
     *,
     lo: float = -np.inf,
-    max_cells: int = 4_000_000,
+    max_cells: int = 1_000_000,
 ) -> np.ndarray:
     """Centres for ``new_radii`` in the free space among existing circles, each as close to its own
     point ``near[i]`` as the room allows (in the given order); no circle reaches below ``lo`` on x or y.
@@ -320,7 +320,7 @@ def place_near(
         else near.max(0) + room
     )
     low = np.maximum(low, lo)
-    cs = max(float(np.sqrt(np.prod(high - low) / max_cells)), float(new_radii.min()) / 4.0, 1e-9)
+    cs = max(float(np.sqrt(np.prod(high - low) / max_cells)), float(new_radii.min()) / 2.0, 1e-9)
     gx, gy = np.arange(low[0], high[0] + cs, cs), np.arange(low[1], high[1] + cs, cs)
     free = np.ones((gx.size, gy.size), dtype=bool)
     _rasterise(free, centres, radii, low, cs)

@@ -69,6 +69,10 @@ def diff_frames(
     added, removed = ~new_virtual & ~was_model, ~old_virtual & ~still_model
     families = _families(new_nodes, new_edges, added, in_old, top)
     movement = None if old_xy is None or new_xy is None else _movement(new_nodes, in_old, old_xy, new_xy, top)
+    if old_xy is not None and new_xy is not None and movement is not None and movement["survivors"]:
+        from atlasgen.tools.moves import moves_by_cause
+
+        movement["by_cause"] = moves_by_cause(old_nodes, old_edges, new_nodes, new_edges, old_xy, new_xy)
     return {
         "schema": SCHEMA,
         "old": _counts(old_virtual, old_edges, _family_count(old_nodes, old_edges)),
@@ -336,5 +340,9 @@ def _movement_lines(movement: dict[str, Any] | None) -> list[str]:
         f"movement of the {movement['survivors']:,} ids in both atlases, as a share of the new map's extent: "
         f"median {movement['median']:.2%}, p95 {movement['p95']:.2%}, max {movement['max']:.2%}"
     ]
+    if "by_cause" in movement:
+        from atlasgen.tools.moves import cause_lines
+
+        lines += cause_lines(movement["by_cause"])
     lines += [f"  {row['id']}: {row['moved']:.2%}" for row in movement["top_movers"]]
     return lines
