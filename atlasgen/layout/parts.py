@@ -62,10 +62,11 @@ def find_parts(comp: np.ndarray, alive: np.ndarray, old_family: np.ndarray) -> P
 def move_parts(
     prev: np.ndarray, parts: Parts, fixed_c: np.ndarray, fixed_r: np.ndarray, gap: float, lo: float
 ) -> np.ndarray:
-    """Per-node translation taking each moving part into the free space nearest its island's largest
-    part, rigidly (its models keep their shape); parts already beside it stay (``parts.moving`` is
-    updated). ``fixed_c``/``fixed_r``: circles that must not be
-    covered beside the parts that stay (group discs); nothing goes below ``lo`` on either axis.
+    """Per-node translation taking each smaller part of a joined family into the free space nearest its
+    largest part, rigidly (its models keep their shape). A part stays where it is when it is already
+    beside the largest part, or when the nearest free space is no nearer to it (a dense map: moving
+    would only scatter it); ``parts.moving`` is updated. ``fixed_c``/``fixed_r``: circles that must not
+    be covered besides the parts' own (group discs); nothing goes below ``lo`` on either axis.
     """
     delta = np.zeros_like(prev)
     if not parts.moving.any():
@@ -75,19 +76,23 @@ def move_parts(
     h = parts.head
     apart = np.hypot(*(centre - centre[h]).T) - radius - radius[h]
     parts.moving &= apart > BESIDE * gap
-    stay = ~parts.moving
     todo = np.flatnonzero(parts.moving)
     todo = todo[np.lexsort((todo, -radius[todo]))]  # largest first: they need the most room
     # aim at the largest part's rim on the side the part comes from: it moves the least way
     way = centre[todo] - centre[h[todo]]
     way /= np.maximum(np.hypot(*way.T), 1e-12)[:, None]
     target = centre[h[todo]] + way * (radius[h[todo]] + radius[todo])[:, None]
-    stay_c, stay_r = cluster_circles(prev, np.where(stay[np.maximum(parts.part, 0)], parts.part, -1), gap)
+    # every part's present place is taken this week (a part that does not move keeps it)
+    held_c, held_r = cluster_circles(prev, parts.part, gap)
     placed = place_near(
-        np.concatenate([stay_c, fixed_c]), np.concatenate([stay_r, fixed_r]), radius[todo], target, lo=lo
+        np.concatenate([held_c, fixed_c]), np.concatenate([held_r, fixed_r]), radius[todo], target, lo=lo
     )
+    nearer = np.hypot(*(placed - centre[h[todo]]).T) + radius[todo] < np.hypot(
+        *(centre[todo] - centre[h[todo]]).T
+    )
+    parts.moving[todo[~nearer]] = False
     shift = np.zeros_like(centre)
-    shift[todo] = placed - centre[todo]
+    shift[todo[nearer]] = placed[nearer] - centre[todo[nearer]]
     inside = parts.part >= 0
     delta[inside] = shift[parts.part[inside]]
     return delta
