@@ -218,13 +218,26 @@ def fetch(
     type=click.FloatRange(0, 1),
     help="Share of models without a documented parent (0.815 gives the Hub's ~0.2 edges per model).",
 )
-def synth(models: int, out: Path, seed: int, no_lineage: float) -> None:
+@click.option(
+    "--weeks",
+    type=click.IntRange(1),
+    help="Also write the Hub of each of this many later weeks (OUT with -weekN before .parquet): growth, "
+    "deletions and links that join families at the rates of real weeks (docs/synth.md).",
+)
+@click.option("--growth", default=0.015, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+def synth(models: int, out: Path, seed: int, no_lineage: float, weeks: int | None, growth: float) -> None:
     """Write a synthetic Hub snapshot calibrated to real Hub data (for benchmarks and scale tests).
 
     The lineage shape, relation mix, downloads and tasks follow the measurements in docs/synth.md.
     """
     from atlasgen.ingest.synth import write_synthetic_hub
 
+    if weeks is not None:
+        from atlasgen.ingest.synth_weeks import write_weeks
+
+        for path in write_weeks(models, weeks, out, growth=growth, seed=seed, no_lineage=no_lineage):
+            click.echo(f"written {path}")
+        return
     stats = write_synthetic_hub(models, out, seed=seed, no_lineage=no_lineage)
     click.echo(f"{models:,} synthetic models written to {out} ({stats.get('edges', 0):,} edges)")
 

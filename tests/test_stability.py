@@ -222,3 +222,24 @@ def test_diff_explains_moves_as_the_report_does(chain: list[dict[str, Any]]) -> 
         got = moves_by_cause(*frames[0], *frames[1], before["xy"], w["xy"])
         assert got.pop("families_joined") == w["info"]["stability"]["families_joined"]
         assert got == w["info"]["stability"]["by_cause"]
+
+
+def test_synthetic_weeks_grow_delete_and_join() -> None:
+    from atlasgen.ingest.synth_weeks import synthesize_weeks
+
+    weeks = synthesize_weeks(5000, 3, growth=0.5, seed=2)
+
+    def links(table: Any) -> set[tuple[str, str]]:
+        out = set()
+        for child, base in zip(
+            table.column("id").to_pylist(), table.column("baseModels").to_pylist(), strict=True
+        ):
+            out |= {(m["id"], child) for m in (base or {}).get("models") or []}
+        return out
+
+    late = 0
+    for before, after in itertools.pairwise(weeks):
+        old, new = set(before.column("id").to_pylist()), set(after.column("id").to_pylist())
+        assert len(new) > len(old) and old - new  # growth and deletions
+        late += sum(1 for p, c in links(after) - links(before) if p in old and c in old)
+    assert late >= 1  # a link between models that both existed: it joins families

@@ -532,6 +532,18 @@ def _base_models(n: int, row: np.ndarray, parent_id: np.ndarray, relation: np.nd
     return pa.StructArray.from_arrays([rel, models], names=["relation", "models"], mask=rel.is_null())
 
 
+def lineage_columns(
+    n: int, row: np.ndarray, parent_id: np.ndarray, relation: np.ndarray, other_tags: list[list[str]]
+) -> tuple[pa.Array, pa.Array]:
+    """``tags`` and ``baseModels`` for ``n`` rows with links (row, parent id, relation; sorted by row) and
+    each row's other tags (synth_weeks.py: a Hub whose links change week by week)."""
+    rel = np.full(n, None, dtype=object)
+    rel[row] = relation
+    plain = _tags(n, row, parent_id, relation, np.full(n, "", dtype=object)).to_pylist()
+    tags = pa.array([a + b for a, b in zip(plain, other_tags, strict=True)], pa.list_(pa.string()))
+    return tags, _base_models(n, row, parent_id, rel)
+
+
 # --------------------------------------------------------------------------------------- measuring
 
 
