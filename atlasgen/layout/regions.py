@@ -216,7 +216,7 @@ def fill_slots(
 # >= 1.55 spacings apart, so a hole left by a deleted model is free; and a disc whose centre moved (its
 # survivors' median) cannot put new points between the old ones at half the spacing.
 OWN_CLEAR = 1.2
-FOREIGN_NEIGHBOURS = 16  # nearest points checked for another island's: beyond them its own points shield
+FOREIGN_NEIGHBOURS = 8  # nearest points checked for another island's: beyond them its own points shield
 
 
 def _free(
@@ -226,7 +226,7 @@ def _free(
     if tree is None:
         free = np.ones(pos.shape[0], dtype=bool)
     elif blockers is None or label is None:
-        dist, _ = tree.query(pos, distance_upper_bound=float(clear.max()))
+        dist, _ = tree.query(pos, distance_upper_bound=float(clear.max()), workers=-1)
         free = dist > clear
     else:
         free = _clear_of_others(pos, clear, tree, blockers, label)
@@ -241,7 +241,7 @@ def _clear_of_others(
     """No point within ``clear``, and no other label's point within ``reach``. The nearest few points
     settle most slots; where all of them are within reach (a crowd hides the rest), all are checked."""
     k = min(FOREIGN_NEIGHBOURS, blockers.points.shape[0])
-    dist, idx = tree.query(pos, k=k, distance_upper_bound=max(blockers.reach, float(clear.max())))
+    dist, idx = tree.query(pos, k=k, distance_upper_bound=max(blockers.reach, float(clear.max())), workers=-1)
     dist, idx = dist.reshape(pos.shape[0], k), idx.reshape(pos.shape[0], k)
     found = idx < blockers.points.shape[0]
     other = found & (blockers.label[np.where(found, idx, 0)] != label[:, None])

@@ -43,6 +43,7 @@ KAPPA = 1.0
 # to 100k points), and the fewest undocumented survivors that measure the map's unit by it.
 PHYLLOTAXIS_NN = 1.69
 UNIT_MIN_POINTS = 64
+UNIT_SAMPLE = 20_000
 SCALE_SLACK = 1.25  # an anchored island's scale stays within this factor of its density scale
 MIN_ITER_SHARE = 0.1  # an unchanged core still gets this share of max_iter to settle new masses
 
@@ -118,7 +119,8 @@ def _unit(prev: np.ndarray, comp: np.ndarray, ncomp: int, cause: np.ndarray) -> 
     """
     und = np.flatnonzero(cause == UNDOCUMENTED)
     if und.size >= UNIT_MIN_POINTS:
-        dist, _ = cKDTree(prev[und]).query(prev[und], k=2)
+        some = und[:: max(1, und.size // UNIT_SAMPLE)]  # a median needs no more
+        dist, _ = cKDTree(prev[und]).query(prev[some], k=2)
         return float(np.median(dist[:, 1])) / (PHYLLOTAXIS_NN * GROUP_SPACING)
     u_vals, weights = _unit_per_group(prev, comp, cause == KEPT, ncomp)
     if u_vals.size == 0:
