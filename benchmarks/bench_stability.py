@@ -142,7 +142,8 @@ def line(row: dict[str, Any]) -> str:
     return (
         f"{head}; joined {s['families_joined']}, parts moved {s['parts_moved']}; all median {s['median']:.3%} "
         f"p95 {s['p95']:.3%}; {causes}; density vs fresh {d['density_vs_fresh']:.2f}, empty "
-        f"{d['now']['empty']:.2f} (fresh {d['fresh']['empty']:.2f}), overlaps {d['now']['overlaps']}; layout "
+        f"{d['now']['empty']:.2f} (fresh {d['fresh']['empty']:.2f}), overlaps {d['now']['overlaps']}, scale vs "
+        f"fresh {d['scale_vs_fresh']:.2f}; layout "
         f"{row['seconds_previous']}s (fresh {row.get('seconds_fresh', '-')}s)"
     )
 

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from atlasgen.layout import stable
 from atlasgen.layout.backends import choose_backend, initial_positions, run_force_atlas2
-from atlasgen.layout.drift import drift
+from atlasgen.layout.drift import REBUILD_SCALE, drift
 from atlasgen.layout.pack import pack_circles
 from atlasgen.layout.params import ForceAtlas2Params, LayoutParameterError, check_graph
 from atlasgen.layout.regions import (
@@ -147,11 +147,14 @@ def layout_atlas(
         info["stability"]["parts_moved"] = int(frame.parts.moving.sum())
         label = np.where(comp >= 0, comp, 0)
         label[discs.nodes] = ncomp + discs.disc
-        fresh = _pack_fresh(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)[0]
+        fresh, centres, radii, _ = _pack_fresh(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)
         placed = ~frame.anchor
         inside = frame.parts.part >= 0
         placed[inside] |= frame.parts.moving[frame.parts.part[inside]]
         info["drift"] = drift(xy / frame.u, fresh, label, placed)
+        scale = frame.u / _fresh_scale(centres, radii)
+        info["drift"]["scale_vs_fresh"] = round(scale, 4)
+        info["drift"]["rebuild_advised"] |= bool(scale > REBUILD_SCALE)
         info["seconds"] = perf_counter() - t0
     return xy, info
 
@@ -342,10 +345,17 @@ def _compose(
         return pu, und_c
     lo = (centres - radii[:, None]).min(axis=0)
     hi = (centres + radii[:, None]).max(axis=0)
-    span = float((hi - lo).max())
-    scale = FRESH_FILL * (WORLD - 2 * MARGIN) / span if span > 0 else 1.0
+    scale = _fresh_scale(centres, radii)
     shift = 0.5 * WORLD - 0.5 * (lo + hi) * scale
     return pu * scale + shift, und_c * scale + shift
+
+
+def _fresh_scale(centres: np.ndarray, radii: np.ndarray) -> float:
+    """World units per packing unit of a fresh map: its packing fills FRESH_FILL of the world square."""
+    if radii.size == 0:
+        return 1.0
+    span = float(((centres + radii[:, None]).max(axis=0) - (centres - radii[:, None]).min(axis=0)).max())
+    return FRESH_FILL * (WORLD - 2 * MARGIN) / span if span > 0 else 1.0
 
 
 def _pack_fresh(

@@ -12,8 +12,13 @@ packing units:
   one of them placed or moved by this build; ``kept_contacts``: such pairs of points that both stayed
   where they were (the pieces of a family that split, which keep their places side by side).
 
-``rebuild_advised`` is True when the map keeps less than ``REBUILD_BELOW`` of a fresh map's density or
-has overlaps: then a publisher should build once without ``--previous`` (and say so: the map moves).
+``scale_vs_fresh`` (set by the layout): world units per packing unit of this map over a fresh one's. A map
+that keeps last week's scale while the Hub grows gets larger in world units than a fresh map of the same
+snapshot (it never shrinks), and the tiles it needs for the same detail grow with the square of this.
+
+``rebuild_advised`` is True when the map keeps less than ``REBUILD_BELOW`` of a fresh map's density, has
+overlaps, or is over ``REBUILD_SCALE`` times a fresh map's scale: then a publisher should build once
+without ``--previous`` (and say so: the map moves).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from scipy.spatial import cKDTree
 OVERLAP_REACH = 0.5  # packing units: the leaf spacing of a typical disc; islands stay >= 1 apart
 EMPTY_CELL = 2.0  # packing units: a few point spacings, so the inside of a disc is never "empty"
 REBUILD_BELOW = 0.8
+REBUILD_SCALE = 2.0
 
 
 def drift(pu: np.ndarray, fresh: np.ndarray, label: np.ndarray, placed: np.ndarray) -> dict[str, Any]:
