@@ -39,7 +39,9 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> list[tuple[str, st
 
 def graph(known: dict[str, Path]) -> dict[str, set[str]]:
     """Module -> the atlasgen modules it imports (a package import counts as its __init__)."""
-    return {name: {mod for mod, _ in imports(name, path, known) if mod in known} for name, path in known.items()}
+    return {
+        name: {mod for mod, _ in imports(name, path, known) if mod in known} for name, path in known.items()
+    }
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -101,12 +103,17 @@ def main() -> int:
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1]
     known = modules(root)
     folders = Counter(str(path.parent.relative_to(root)) for path in known.values())
-    lines = sorted(((len(p.read_text(encoding="utf-8").splitlines()), n) for n, p in known.items()), reverse=True)
+    lines = sorted(
+        ((len(p.read_text(encoding="utf-8").splitlines()), n) for n, p in known.items()), reverse=True
+    )
     sizes = functions(known)
     median = sorted(s for s, _ in sizes)[len(sizes) // 2]
     print(f"{len(known)} modules; per folder: " + ", ".join(f"{f} {c}" for f, c in sorted(folders.items())))
     print("largest modules: " + ", ".join(f"{n} {k}" for k, n in lines[:6]))
-    print(f"{len(sizes)} functions, median {median} lines; largest: " + ", ".join(f"{n} {k}" for k, n in sizes[:6]))
+    print(
+        f"{len(sizes)} functions, median {median} lines; largest: "
+        + ", ".join(f"{n} {k}" for k, n in sizes[:6])
+    )
     found = cycles(graph(known))
     print(f"import cycles: {len(found)}" + "".join(f"\n  {' <-> '.join(c)}" for c in found))
     bad = private_imports(known)
