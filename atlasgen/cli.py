@@ -63,7 +63,13 @@ def cli(verbose: bool) -> None:
     show_default=True,
     help="ForceAtlas2 backend: cpu (numba), gpu (cuGraph, needs the gpu extra), or auto.",
 )
-@click.option("--max-iter", default=300, show_default=True, help="ForceAtlas2 iterations per component.")
+@click.option(
+    "--max-iter",
+    default=300,
+    show_default=True,
+    help="ForceAtlas2 iterations for each family (a connected lineage, laid out on its own); with "
+    "--previous, fewer for a family that changed little and none for an unchanged one.",
+)
 @click.option(
     "--max-zoom", type=click.IntRange(0, 12), help="Deepest tile zoom; default: from point density."
 )

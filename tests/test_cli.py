@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -96,3 +97,23 @@ def test_the_readme_states_the_budget_rule_the_code_applies() -> None:
     assert "kept whole if it fits in what is left, else dropped whole" in row.group(1)
     assert "every file atlasgen writes counted" in row.group(1)
     assert "reverse priority" not in README
+
+
+def test_max_iter_counts_per_family_as_the_help_and_the_readme_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atlasgen.layout import atlas as layout
+
+    calls: list[tuple[int, int]] = []
+    real = layout._layout_core
+
+    def spy(m: int, es: Any, ed: Any, folded: Any, params: Any, *rest: Any) -> Any:
+        calls.append((m, params.max_iter))
+        return real(m, es, ed, folded, params, *rest)
+
+    monkeypatch.setattr(layout, "_layout_core", spy)
+    # Two families, chains of four models: the last of each is folded into its parent's disc, three remain.
+    layout.layout_atlas(8, [0, 1, 2, 4, 5, 6], [1, 2, 3, 5, 6, 7], max_iter=7, backend="cpu", progress=False)
+    assert calls == [(3, 7), (3, 7)]
+    shown = CliRunner().invoke(cli, ["build", "--help"], terminal_width=400).output
+    row = re.search(r"^\| `--max-iter N` \|(.*)$", README, flags=re.M)
+    assert row and "ForceAtlas2 iterations for each family" in row.group(1)
+    assert "ForceAtlas2 iterations for each family" in shown and "component" not in shown
