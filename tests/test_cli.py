@@ -117,3 +117,25 @@ def test_max_iter_counts_per_family_as_the_help_and_the_readme_say(monkeypatch: 
     row = re.search(r"^\| `--max-iter N` \|(.*)$", README, flags=re.M)
     assert row and "ForceAtlas2 iterations for each family" in row.group(1)
     assert "ForceAtlas2 iterations for each family" in shown and "component" not in shown
+
+
+def test_the_readme_predict_example_runs_from_a_fresh_clone() -> None:
+    """Every file the example reads is the package's, or one an earlier line of it downloads and checks."""
+    import hashlib
+
+    block = re.search(r"```sh\n([^`]*?atlasgen predict [^`]*)```", README)
+    assert block, "README lost the predict example"
+    text = block.group(1).replace("\\\n", " ")
+    assert "../" not in text, "a fresh clone has nothing beside it"
+    leaderboard = re.search(r"--leaderboard (\S+)", text)
+    url = re.search(r"curl -L[^\n]*?(https://\S+/(\S+?\.csv))", text)
+    assert leaderboard and url and leaderboard.group(1) == url.group(2), "the leaderboard CSV is downloaded"
+    digest = re.search(r"([0-9a-f]{64})  " + re.escape(url.group(2)) + r"\"? \| sha256sum -c", text)
+    assert digest, "and checked"
+    shared = (
+        Path(__file__).resolve().parents[2] / "shared/data/open-llm-leaderboard/fboulnois-llm-leaderboard-csv"
+    )
+    copy = shared / "0f4e5c69c6fb/csv" / url.group(2)
+    if copy.is_file():  # the copy the README's numbers were measured with
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest.group(1)
+        assert "0f4e5c69c6fb" in url.group(1)
