@@ -273,3 +273,143 @@ def test_build_focus_names_the_ids_a_spelling_matches_in_other_cases() -> None:
         BuildError, match="'x/DUP' matches several ids that differ only in case: X/DUP, X/Dup"
     ):
         focus_graph(graph, ["x/DUP"])
+
+
+# ------------------------------------------------------------------ item 12: small input, large output
+
+
+def _inputs() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_inputs", HOSTILE / "make_inputs.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_95_byte_gzip_of_blank_lines_makes_a_small_report() -> None:
+    """Was: every one of 45,000 dropped rows listed, a 3 MB report.json."""
+    path = HOSTILE / "blank-lines-45k.jsonl.gz"
+    assert path.stat().st_size < 120
+    report = graph_of(path.name).report
+    assert report["input_rows"] == 45_001 and report["models"] == 1
+    assert report["dropped"] == {"missing id": 45_000} and report["dropped_total"] == 45_000
+    assert report["dropped_rows"][:2] == [
+        {"row": 2, "id": None, "reason": "missing id"},
+        {"row": 3, "id": None, "reason": "missing id"},
+    ]
+    assert len(report["dropped_rows"]) == 100 and report["dropped_rows"][-1]["row"] == 101
+    assert report["dropped_rows_unlisted"] == {"missing id": 44_900}
+    assert len(json.dumps(report)) < 20_000
+
+
+def test_blank_lines_cost_no_memory_per_line(tmp_path: Path) -> None:
+    """Was: 1.3 KB per blank line (the rows held, then listed); 450,000 of them now cost what 45,000 do."""
+    import tracemalloc
+
+    peaks = []
+    for lines in (45_000, 450_000):
+        path = tmp_path / f"blank-{lines}.jsonl.gz"
+        path.write_bytes(_inputs().blank_lines(lines))
+        tracemalloc.start()
+        report = build_graph(read_snapshot(path)).report
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert report["dropped_rows_unlisted"] == {"missing id": lines - 100}
+    assert peaks[1] < peaks[0] + 5_000_000, peaks  # 405,000 more lines: was ~500 MB more
+
+
+def test_dropped_rows_are_listed_in_row_order_across_blank_and_idless_lines(tmp_path: Path) -> None:
+    """Lines with nothing read are not held, yet listed in their place among the other rows without an id."""
+    lines = ['{"id": "a/b"}', "", '{"id": null}', "{}", '{"id": "a/b"}', '{"other": 1}', '{"id": " "}']
+    (tmp_path / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = build_graph(read_snapshot(tmp_path / "mixed.jsonl")).report
+    assert [(r["row"], r["reason"]) for r in report["dropped_rows"]] == [
+        (2, "missing id"),
+        (3, "missing id"),
+        (4, "missing id"),
+        (6, "missing id"),
+        (7, "missing id"),
+        (5, "duplicate id (first row kept)"),
+    ]
+    assert report["input_rows"] == 7 and report["dropped_rows_unlisted"] == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "nodes"),
+    [
+        ("impossible-dates.jsonl", None),
+        ("impossible-dates.parquet", None),
+        ("impossible-dates.edges.csv", "impossible-dates.nodes.csv"),
+    ],
+)
+def test_one_date_rule_for_every_format(name: str, nodes: str | None) -> None:
+    """Was: JSON Lines blanked 0001-01-01, 9999-12-31 and 2262-04-12 (as invalid) while parquet kept them."""
+    graph = graph_of(name, nodes)
+    created = dict(zip(graph.nodes["id"], graph.nodes["created_at"], strict=True))
+    assert created == {
+        "base/model": "2023-01-02",
+        "old/adapter": None,
+        "future/adapter": None,
+        "far/adapter": None,
+        "real/adapter": "2024-05-01",
+    }
+    assert graph.report["repairs"]["impossible_created_at"] == 3
+    assert "invalid_created_at" not in graph.report["repairs"]
+
+
+def test_the_date_rule_follows_the_day_of_the_build() -> None:
+    from atlasgen.ingest.parse import dates
+
+    notes: dict[str, int] = {}
+    raw = ["2015-12-31", "2016-01-01", "2026-01-02T23:00:00-05:00", "2026-01-05", "2025-02-30", "soon"]
+    got = dates(raw, len(raw), notes, today=pd.Timestamp("2026-01-03", tz="UTC"))
+    assert got.tolist() == [None, "2016-01-01", "2026-01-03", None, None, None]
+    assert notes == {"impossible_created_at": 2, "invalid_created_at": 2}
+
+
+def test_impossible_dates_do_not_stretch_the_trends_chart(tmp_path: Path) -> None:
+    """Was: 99,900 monthly bars (a 6.7 MB trends.html) between 0001 and 9999. Nodes that did not come
+    through a reader (a library caller's frame) are guarded too: their impossible dates are left out."""
+    from atlasgen.graph.trends import compute
+    from atlasgen.publish.trends_page import write_trends
+
+    graph = graph_of("impossible-dates.jsonl")
+    nodes = graph.nodes.copy()
+    by_id = {"old/adapter": "0001-01-01", "future/adapter": "9999-12-31", "far/adapter": "2262-04-12"}
+    nodes["created_at"] = nodes["id"].map(by_id).fillna(nodes["created_at"])
+    trends = compute(nodes, graph.edges)
+    assert trends.impossible_dates == 3 and trends.adapters_by_month.index.tolist() == ["2024-05"]
+    page = (tmp_path / write_trends(nodes, graph.edges, tmp_path)).read_text(encoding="utf-8")
+    assert page.count("<rect") < 100 and len(page) < 60_000
+    assert "3 impossible createdAt values (before 2016-01-01 or in the future) are left out" in page
+
+
+def test_one_row_naming_300000_parents_keeps_the_first_256(tmp_path: Path) -> None:
+    """Was: 300,000 virtual parents, 518 s and 2.3 GB to build. The real data's most is 65."""
+    from atlasgen.graph.dag import MAX_PARENTS
+    from atlasgen.pipeline.build import build_atlas
+
+    tags = [f"base_model:merge:p{i % 997}/m-{i}" for i in range(300_000)]
+    rows = [{"id": "big/merge", "tags": tags}, {"id": "p0/m-0"}, {"id": "small/merge", "tags": tags[:65]}]
+    path = tmp_path / "many-parents.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    graph = build_graph(read_snapshot(path))
+    assert MAX_PARENTS == 256
+    parents = graph.edges.groupby("target").size()
+    ids = graph.nodes["id"].to_numpy()
+    assert dict(zip(ids[parents.index.to_numpy()], parents, strict=True)) == {
+        "big/merge": 256,
+        "small/merge": 65,
+    }
+    kept = {
+        ids[s]
+        for s, t in zip(graph.edges["source"], graph.edges["target"], strict=True)
+        if ids[t] == "big/merge"
+    }
+    assert kept == {f"p{i % 997}/m-{i}" for i in range(256)}  # the first ones stated
+    assert graph.report["repairs"]["parents_over_limit"] == 300_000 - 256
+    report = build_atlas(path, tmp_path / "site", **FAST)
+    assert report["models"] == 3 and report["virtual"] == 255  # small/merge names 65 of the same parents
+    assert report["repairs"]["parents_over_limit"] == 299_744

@@ -1,14 +1,15 @@
 """Snapshot frames -> the lineage DAG (nodes, edges) with every repair counted in a report.
 
-Repairs (ARCHITECTURE.md §2): rows without an id and duplicate ids are dropped (each listed with its row);
-self-loops and duplicate links are removed; a parent missing as spelled that differs only in case from one
-model is that model (ids.py); parents missing from the snapshot become `virtual` nodes; raw
-relations normalise (relations.ALIASES) to finetune|quantized|adapter|merge, anything else to `unknown`
-(counted); a child with several parents and no stated relation is a merge; cycles are broken
-deterministically. Every input row ends up in `nodes` or in `report["dropped_rows"]`, and `check_accounting`
-proves it. Where a snapshot's links come from its model rows (`Snapshot.links_by_model_row`, set from the
-format's registry entry: hub-stats, JSON Lines), a dropped row's links are dropped with it. A snapshot with no
-model left is an InputError.
+Repairs (ARCHITECTURE.md §2): rows without an id and duplicate ids are dropped (each counted, the first
+LISTED_ROWS per reason listed with its row: ingest/frames.py); self-loops and duplicate links are removed; a
+parent missing as spelled that differs only in case from one model is that model (ids.py); a model keeps its
+first MAX_PARENTS parents; parents missing from the snapshot become `virtual` nodes; raw relations normalise
+(relations.ALIASES) to finetune|quantized|adapter|merge, anything else to `unknown` (counted); a child with
+several parents and no stated relation is a merge; cycles are broken deterministically. Every input row ends
+up in `nodes` or is dropped (listed in `report["dropped_rows"]` or counted in
+`report["dropped_rows_unlisted"]`), and `check_accounting` proves it. Where a snapshot's links come from its
+model rows (`Snapshot.links_by_model_row`, set from the format's registry entry: hub-stats, JSON Lines), a
+dropped row's links are dropped with it. A snapshot with no model left is an InputError.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ import pandas as pd
 
 from atlasgen.errors import InputError
 from atlasgen.ids import by_case, lookalikes
-from atlasgen.ingest.frames import Snapshot
+from atlasgen.ingest.frames import LISTED_ROWS, Snapshot
 from atlasgen.relations import ALIASES
 
+# Parents kept per model, the first ones stated (the rest counted as parents_over_limit). The most any model
+# of the shared real data names is 65 (two merges; hf-snapshot and msc-weekly; 47 in the hub-stats slice):
+# four times that leaves room for real merges, while one row naming 300,000 parents (each a virtual node the
+# layout, tiles and index must carry) once took 518 s and 2.3 GB to build.
+MAX_PARENTS = 256
 # When a child's links carry different relations, the node takes the first of these (the order the Hub's own
 # tags use: a quantized fine-tune is shown as a quantization).
 PRECEDENCE = ("quantized", "adapter", "merge", "finetune", "unknown")
@@ -50,18 +56,19 @@ class Graph:
 
 def build_graph(snap: Snapshot) -> Graph:
     report: dict[str, Any] = {
-        "input_rows": len(snap.models),
+        "input_rows": len(snap.models) + snap.empty_rows,
         "repairs": {},
         "dropped": {},
         "dropped_rows": [],
+        "dropped_rows_unlisted": {},
     }
     report["repairs"].update(snap.notes)
-    models = _clean_models(snap.models, report)
+    models = _clean_models(snap, report)
     if models.empty:
         reasons = ", ".join(f"{reason}: {n:,}" for reason, n in report["dropped"].items())
         rows = f"all {report['input_rows']:,} rows were dropped ({reasons})" if reasons else "no rows"
         raise InputError(snap.source.get("path", "snapshot"), f"no models: {rows}")
-    links = _clean_links(_links_of_kept_rows(snap, report), set(models["id"]), report)
+    links = _clean_links(_links_of_kept_rows(snap, models["row"], report), set(models["id"]), report)
     nodes = _nodes(models, links, report)
     index = pd.Series(np.arange(len(nodes)), index=nodes["id"].to_numpy())
     edges = pd.DataFrame(
@@ -78,16 +85,26 @@ def build_graph(snap: Snapshot) -> Graph:
     return Graph(nodes, edges, report)
 
 
-def _drop(report: dict[str, Any], frame: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
-    if mask.any():
-        report["dropped"][reason] = report["dropped"].get(reason, 0) + int(mask.sum())
-        for row, mid in zip(frame.loc[mask, "row"], frame.loc[mask, "id"], strict=True):
-            report["dropped_rows"].append({"row": int(row), "id": mid, "reason": reason})
+def _drop(
+    report: dict[str, Any], frame: pd.DataFrame, mask: pd.Series, reason: str, snap: Snapshot | None = None
+) -> pd.DataFrame:
+    """Drop the rows of `mask` (and `snap`'s empty rows, not in `frame`) for `reason`: all counted, the first
+    LISTED_ROWS of them by row number listed, the rest counted in dropped_rows_unlisted."""
+    extra, extra_first = (snap.empty_rows, snap.empty_rows_first) if snap is not None else (0, [])
+    dropped = int(mask.sum()) + extra
+    if dropped:
+        report["dropped"][reason] = report["dropped"].get(reason, 0) + dropped
+        first = frame.loc[mask, ["row", "id"]].head(LISTED_ROWS)  # frames are in row order
+        listing = [(int(row), mid) for row, mid in zip(first["row"], first["id"], strict=True)]
+        listing = sorted(listing + [(row, None) for row in extra_first])[:LISTED_ROWS]
+        report["dropped_rows"] += [{"row": row, "id": mid, "reason": reason} for row, mid in listing]
+        if dropped > len(listing):
+            report["dropped_rows_unlisted"][reason] = dropped - len(listing)
     return frame[~mask]
 
 
-def _clean_models(models: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
-    models = _drop(report, models, models["id"].isna(), "missing id")
+def _clean_models(snap: Snapshot, report: dict[str, Any]) -> pd.DataFrame:
+    models = _drop(report, snap.models, snap.models["id"].isna(), "missing id", snap)
     models = _drop(report, models, models["id"].duplicated(keep="first"), "duplicate id (first row kept)")
     return models.reset_index(drop=True)
 
@@ -97,11 +114,11 @@ def _count(report: dict[str, Any], key: str, n: Any) -> None:
         report["repairs"][key] = report["repairs"].get(key, 0) + int(n)
 
 
-def _links_of_kept_rows(snap: Snapshot, report: dict[str, Any]) -> pd.DataFrame:
+def _links_of_kept_rows(snap: Snapshot, kept_rows: pd.Series, report: dict[str, Any]) -> pd.DataFrame:
     """Where links come from the model rows, a dropped row's links go with it (a duplicate's other parents)."""
     if not snap.links_by_model_row:
         return snap.links
-    of_dropped = snap.links["row"].isin([r["row"] for r in report["dropped_rows"]])
+    of_dropped = ~snap.links["row"].isin(kept_rows)
     _count(report, "links_of_dropped_rows", of_dropped.sum())
     return snap.links[~of_dropped]
 
@@ -118,7 +135,9 @@ def _clean_links(links: pd.DataFrame, model_ids: set[str], report: dict[str, Any
     links = links[~loops]
     dup = links.duplicated(["child", "parent"], keep="first")
     _count(report, "duplicate_links", dup.sum())
-    links = links[~dup].copy()
+    over = links[~dup].groupby("child", sort=False).cumcount() >= MAX_PARENTS  # the first ones stated stay
+    _count(report, "parents_over_limit", over.sum())
+    links = links[~dup][~over].copy()
     raw = links["relation"]
     norm = raw.map(lambda r: ALIASES.get(r.strip().lower()) if isinstance(r, str) else None)
     _count(report, "unknown_relations", (norm.isna() & raw.notna()).sum())
@@ -215,5 +234,6 @@ def check_accounting(report: dict[str, Any]) -> None:
     accounted = (
         report["models"] + report["dropped_total"] + report.get("focus", {}).get("models_outside_focus", 0)
     )
-    if accounted != report["input_rows"] or len(report["dropped_rows"]) != report["dropped_total"]:
+    listed = len(report["dropped_rows"]) + sum(report.get("dropped_rows_unlisted", {}).values())
+    if accounted != report["input_rows"] or listed != report["dropped_total"]:
         raise AssertionError(f"lost models: {report['input_rows']} in, {accounted} accounted for")

@@ -21,6 +21,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from atlasgen.graph.licences import stated as licence_stated
+from atlasgen.ingest.parse import possible_dates
 from atlasgen.relations import EDGE_RELATIONS as RELATIONS  # a derived model's relation
 
 MODALITIES = ("text", "vision", "audio", "multimodal", "other")
@@ -72,6 +73,7 @@ class Trends:
     indegree: pd.Series = field(default_factory=pd.Series)  # bucket -> derived models
     multi_parent: tuple[int, int] = (0, 0)  # models with several parents, those of them that are merges
     coverage: pd.Series = field(default_factory=pd.Series)  # field -> models stating it
+    impossible_dates: int = 0  # createdAt values left out: before the Hub or in the future (ingest.parse)
 
 
 def modality(tags: pd.Series) -> pd.Series:
@@ -92,6 +94,8 @@ def compute(nodes: pd.DataFrame, edges: pd.DataFrame, top: int = 10) -> Trends:
     label, families = family_table(nodes, adj, indeg, outdeg, real, top)
     in_family = np.bincount(label)[label] >= 2
     dates = pd.to_datetime(nodes["created_at"], errors="coerce", utc=True, format="ISO8601")
+    impossible = dates.notna() & ~possible_dates(dates)  # none from a snapshot: its reader blanked them
+    dates = dates.where(~impossible)
     merge, finetune = _parent_downloads(nodes, src, dst, relation)
     multi = real & (indeg >= 2)
     return Trends(
@@ -110,6 +114,7 @@ def compute(nodes: pd.DataFrame, edges: pd.DataFrame, top: int = 10) -> Trends:
         indegree=_binned(indeg[real & (indeg > 0)], INDEGREE_BINS),
         coverage=coverage(nodes, real, indeg, dates),
         multi_parent=(int(multi.sum()), int((multi & (relation == "merge")).sum())),
+        impossible_dates=int(impossible.sum()),
     )
 
 
@@ -228,8 +233,8 @@ def _binned(values: npt.NDArray[np.int64], bins: tuple[tuple[int, str], ...]) ->
 def adapters_by_month(
     dates: pd.Series, relation: npt.NDArray[np.object_], derived: npt.NDArray[np.bool_]
 ) -> pd.DataFrame:
-    """Dated derived models per createdAt month ("YYYY-MM", every month between the first and last): all of
-    them and the adapters."""
+    """Dated derived models per createdAt month ("YYYY-MM", every month between the first and last of the
+    data, so the chart spans the data's own range): all of them and the adapters."""
     dated = derived & dates.notna().to_numpy()
     if not dated.any():
         return pd.DataFrame({"adapters": [], "derived": []}, index=pd.Index([], dtype=object), dtype=np.int64)

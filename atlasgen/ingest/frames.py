@@ -13,6 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+# Rows of one kind a report lists by number (the rest it counts): enough to find what went wrong in a file,
+# while a file of millions of bad rows (45,000 blank lines gzip to 95 bytes) still makes a small report.
+LISTED_ROWS = 100
+
 MODEL_COLUMNS = [
     "row",
     "id",
@@ -41,6 +45,11 @@ class Snapshot:
     source: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)  # coercions made while reading, counted
     links_by_model_row: bool = False
+    # Rows with nothing to read (a blank JSON Lines line, an object with none of the fields read): not held
+    # in `models`, only counted, with the first LISTED_ROWS row numbers; the graph stage drops them as rows
+    # without an id, like a `models` row whose id is missing.
+    empty_rows: int = 0
+    empty_rows_first: list[int] = field(default_factory=list)
 
 
 def bare_models(ids: list[str], start: int) -> pd.DataFrame:

@@ -14,28 +14,37 @@ from typing import Any
 import pandas as pd
 
 from atlasgen.errors import InputError
-from atlasgen.ingest.frames import Snapshot
+from atlasgen.ingest.frames import LISTED_ROWS, Snapshot
 from atlasgen.ingest.parse import bump, has_lone_surrogate, replace_surrogates
 from atlasgen.ingest.records import HUB_STATS_COLUMNS, SNAKE_TO_CAMEL, from_records
 
 
 def read_jsonl(path: Path, nodes: Path | None = None) -> Snapshot:
-    """One JSON object per line; a blank line is a row without an id (dropped and counted by graph.dag).
+    """One JSON object per line, row N being line N; a line with nothing to read (blank, or an object with
+    none of the fields read) is a row without an id, dropped and counted by graph.dag: only counted here
+    (Snapshot.empty_rows), so that a file of millions of them costs no memory per line.
     `nodes` is never given: the records hold the models."""
     records: list[dict[str, Any]] = []
-    replaced = lines = 0
+    rows: list[int] = []
+    empty: list[int] = []
+    replaced = lines = lineno = 0
     try:
         with _open_binary(path) as handle:
             for lineno, raw in enumerate(handle, start=1):
                 record, fixed = _json_record(path, raw, lineno)
-                records.append(record)
                 replaced += fixed
                 lines += bool(raw.strip(b" \t\r\n\xef\xbb\xbf"))
+                if record:
+                    records.append(record)
+                    rows.append(lineno)
+                elif len(empty) < LISTED_ROWS:
+                    empty.append(lineno)
     except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt .gz, or a read error
-        raise InputError(path, f"the file breaks off here ({exc})", row=len(records) + 1) from None
+        raise InputError(path, f"the file breaks off here ({exc})", row=lineno + 1) from None
     if not lines:
         raise InputError(path, "empty snapshot: no models")
-    snap = from_records(pd.DataFrame(records))
+    snap = from_records(pd.DataFrame(records), rows)
+    snap.empty_rows, snap.empty_rows_first = lineno - len(records), empty
     bump(snap.notes, "invalid_unicode_replaced", replaced)
     return snap
 

@@ -1,8 +1,9 @@
 """Low-level parsing for the snapshot readers: raw values made safe to carry, and CSV records.
 
 Values: text is stripped; control characters are removed and lone surrogates replaced; an id with nothing
-visible is missing; a value of the wrong type, a number that is not a count from 0 to MAX_COUNT and a date
-that is not ISO 8601 are blanked. Each change is counted in the snapshot's `notes` (report.json's repairs).
+visible is missing; a value of the wrong type, a number that is not a count from 0 to MAX_COUNT, a date
+that is not ISO 8601 and an impossible date (before FIRST_DAY or in the future) are blanked. Each change is
+counted in the snapshot's `notes` (report.json's repairs), the same way in every format.
 
 CSV: `read_csv` reads the wanted columns of a CSV with the csv module, so that a malformed file is an
 InputError naming the data row and the line.
@@ -169,15 +170,39 @@ def _date_text(value: Any) -> str | None:
     return "-"
 
 
-def dates(col: Any, n: int, notes: dict[str, int]) -> pd.Series:
+# A createdAt outside these days is impossible, whatever the format: before FIRST_DAY, when the Hub held no
+# models (the oldest createdAt it reports is 2022-03-02, the day its records were migrated; 2016 leaves room
+# for other registries), or after the day of the build (UTC, a day's grace for time zones). 0001-01-01 and
+# 9999-12-31 are placeholders, not dates, and once made a trends chart of 99,900 monthly bars.
+FIRST_DAY = pd.Timestamp("2016-01-01", tz="UTC")
+
+
+def possible_dates(parsed: pd.Series, today: pd.Timestamp | None = None) -> pd.Series:
+    """Which parsed (UTC) dates are possible: from FIRST_DAY to `today` (default: now) and a day's grace."""
+    end = (today if today is not None else pd.Timestamp.now(tz="UTC")).normalize() + pd.Timedelta(days=2)
+    return (parsed >= FIRST_DAY) & (parsed < end)
+
+
+def dates(col: Any, n: int, notes: dict[str, int], today: pd.Timestamp | None = None) -> pd.Series:
+    """Days "YYYY-MM-DD" (UTC). Text that is not ISO 8601 is blanked as invalid (`invalid_created_at`), an
+    impossible date (possible_dates) as impossible (`impossible_created_at`): the same in every format."""
     if col is None:
         return pd.Series([None] * n, dtype=object)
+    today = today if today is not None else pd.Timestamp.now(tz="UTC")
     if isinstance(col, pd.Series) and pd.api.types.is_datetime64_any_dtype(col.dtype):  # hub-stats
-        parsed = pd.to_datetime(col, utc=True)
+        parsed, impossible = pd.Series(pd.to_datetime(col, utc=True)), 0
     else:
         texts = pd.Series([_date_text(v) for v in col], dtype=object)
-        parsed = pd.to_datetime(texts, errors="coerce", utc=True, format="ISO8601")
-        bump(notes, "invalid_created_at", int((parsed.isna() & texts.notna()).sum()))
+        # a year far outside the possible ones is impossible before parsing: pandas builds that hold
+        # nanoseconds cannot represent years before 1677 or after 2262 and would call it invalid instead
+        year = pd.to_numeric(texts.str[:4], errors="coerce")
+        far = (year < FIRST_DAY.year) | (year > today.year + 1)
+        impossible = int(far.sum())
+        parsed = pd.to_datetime(texts.where(~far), errors="coerce", utc=True, format="ISO8601")
+        bump(notes, "invalid_created_at", int((parsed.isna() & texts.notna() & ~far).sum()))
+    late = parsed.notna() & ~possible_dates(parsed, today)
+    bump(notes, "impossible_created_at", impossible + int(late.sum()))
+    parsed = parsed.where(~late)
     days = [None if pd.isna(d) else f"{d.year:04d}-{d.month:02d}-{d.day:02d}" for d in parsed]
     return pd.Series(days, dtype=object)
 

@@ -9,6 +9,7 @@ safe to carry (parse.Scrub), with what changed counted in `notes`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,13 +42,14 @@ SNAKE_TO_CAMEL = {
 }
 
 
-def from_records(frame: pd.DataFrame) -> Snapshot:
-    """One model per record, in order, and the links each record names."""
+def from_records(frame: pd.DataFrame, rows: Sequence[int] | None = None) -> Snapshot:
+    """One model per record, in order, and the links each record names; `rows` numbers the records (default
+    1, 2, ...: a reader that skips rows with nothing to read gives each record's own)."""
     frame = _api_names(frame)
     n = len(frame)
     notes: dict[str, int] = {}
     scrub = Scrub(notes)
-    models = pd.DataFrame({"row": range(1, n + 1)})
+    models = pd.DataFrame({"row": np.asarray(rows if rows is not None else range(1, n + 1), dtype=np.int64)})
     models["id"] = scrub.column(frame.get("id"), n, "id", ident=True)
     models["author"] = scrub.column(frame.get("author"), n, "author")
     models["created_at"] = dates(frame.get("createdAt"), n, notes)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from atlasgen import __version__
 from atlasgen.graph.trends import MODALITIES, POPULARITY_LABELS, Trends, compute
+from atlasgen.ingest.parse import FIRST_DAY
 from atlasgen.publish import trends_svg as svg
 from atlasgen.tiles.palette import BACKGROUND, relation_color
 
@@ -190,6 +191,11 @@ def _adapters(t: Trends) -> Section:
         f"createdAt is known for {pct(dated, t.models)} of models ({dated:,} of {t.models:,}) and "
         f"{pct(dated_derived, t.derived)} of derived ones, so this counts only those."
     )
+    if t.impossible_dates:
+        note += (
+            f" {t.impossible_dates:,} impossible createdAt values (before {FIRST_DAY:%Y-%m-%d} or in the "
+            "future) are left out."
+        )
     if months.empty or not months["adapters"].sum():
         finding = f"No dated adapter in this snapshot ({dated_derived:,} dated derived models)."
         return "adapters", title, finding, "", note + " The paper's adapter trend cannot be drawn from it."

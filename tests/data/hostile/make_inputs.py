@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -152,13 +153,57 @@ def case_renames(week: str = "0430") -> None:
     write_lines("case-renames.nodes.csv", ["id", *nodes])
 
 
+# ------------------------------------------------------------------ item 12: small input, large output
+
+IMPOSSIBLE_DATES = ("0001-01-01T00:00:00.000Z", "9999-12-31T00:00:00.000Z", "2262-04-12T00:00:00.000Z")
+
+
+def blank_lines(lines: int = 45_000) -> bytes:
+    """One model, then `lines` blank lines, gzipped (95 bytes for 45,000)."""
+    import gzip
+
+    return gzip.compress(b'{"id": "only/model"}\n' + b"\n" * lines, compresslevel=9, mtime=0)
+
+
+def impossible_dates() -> None:
+    """Two adapters created 0001-01-01 and 9999-12-31, one 2262-04-12 (a real calendar day, in the future),
+    one on a possible day, and their parent: in JSON Lines, a hub-stats table and a node CSV."""
+    import datetime as dt
+
+    ids = ["old/adapter", "future/adapter", "far/adapter", "real/adapter"]
+    created = [*IMPOSSIBLE_DATES, "2024-05-01T12:00:00.000Z"]
+    records: list[dict[str, Any]] = [{"id": "base/model", "createdAt": "2023-01-02T00:00:00.000Z"}]
+    records += [
+        {"id": i, "createdAt": c, "tags": ["base_model:adapter:base/model"]}
+        for i, c in zip(ids, created, strict=True)
+    ]
+    write_lines("impossible-dates.jsonl", [json.dumps(r) for r in records])
+    stamps = [dt.datetime.fromisoformat(r["createdAt"]).replace(tzinfo=None) for r in records]
+    table = pa.table(
+        {
+            "id": [r["id"] for r in records],
+            "createdAt": pa.array(stamps, pa.timestamp("us")),
+            "tags": [r.get("tags", []) for r in records],
+        }
+    )
+    pq.write_table(table, HERE / "impossible-dates.parquet")
+    write_lines(
+        "impossible-dates.edges.csv", ["source,target,relation", *(f"base/model,{i},adapter" for i in ids)]
+    )
+    write_lines(
+        "impossible-dates.nodes.csv", ["id,created_at", *(f"{r['id']},{r['createdAt']}" for r in records)]
+    )
+
+
 def main() -> None:
     huge_counts()
     csv_columns()
     case_ids()
     case_renames()
+    (HERE / "blank-lines-45k.jsonl.gz").write_bytes(blank_lines())
+    impossible_dates()
 
 
 if __name__ == "__main__":
     main()
-    print(json.dumps(sorted(p.name for p in HERE.iterdir() if p.name.startswith("huge-"))))
+    print(f"written in {HERE}")
