@@ -413,3 +413,20 @@ def test_one_row_naming_300000_parents_keeps_the_first_256(tmp_path: Path) -> No
     report = build_atlas(path, tmp_path / "site", **FAST)
     assert report["models"] == 3 and report["virtual"] == 255  # small/merge names 65 of the same parents
     assert report["repairs"]["parents_over_limit"] == 299_744
+
+
+# ------------------------------------------------------------------ minor: tabs inside CSV ids
+
+
+def test_tabs_inside_csv_ids_are_removed_and_counted_never_silently() -> None:
+    """The rule for every control character in every format (README "Ids are kept as data"): removed, each
+    value changed counted; an id that then spells another row's id is that row's duplicate, dropped and
+    listed."""
+    graph = graph_of("tabs-in-ids.edges.csv", "tabs-in-ids.nodes.csv")
+    assert graph.report["repairs"]["control_characters_removed"] == 3  # two edge ends, one node id
+    assert graph.report["dropped_rows"] == [
+        {"row": 3, "id": "org/ab", "reason": "duplicate id (first row kept)"}
+    ]
+    downloads = dict(zip(graph.nodes["id"], graph.nodes["downloads"], strict=True))
+    assert downloads["org/ab"] == 2  # the first row kept: the one written with a tab
+    assert {"org/ab", "org/cd"} <= {p for p, _, _ in links_of(graph)}

@@ -195,6 +195,15 @@ def impossible_dates() -> None:
     )
 
 
+# ------------------------------------------------------------------ minor: tabs inside CSV ids
+
+
+def tabs_in_ids() -> None:
+    """Tabs inside ids of an edge CSV and its node CSV, one of them then spelling another row's id."""
+    write_lines("tabs-in-ids.edges.csv", ["source,target", '"org/a\tb",org/child', "org/c\td,org/child"])
+    write_lines("tabs-in-ids.nodes.csv", ["id,downloads", "org/child,1", '"org/a\tb",2', "org/ab,3"])
+
+
 def main() -> None:
     huge_counts()
     csv_columns()
@@ -202,6 +211,7 @@ def main() -> None:
     case_renames()
     (HERE / "blank-lines-45k.jsonl.gz").write_bytes(blank_lines())
     impossible_dates()
+    tabs_in_ids()
 
 
 if __name__ == "__main__":
