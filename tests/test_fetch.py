@@ -163,7 +163,7 @@ def test_api_limit_stops_paging(hub: HubServer, tmp_path: Path, capsys: pytest.C
     pages = hub.requests_for("/api/models")
     assert len(pages) == 3
     assert all(p.query["limit"] == ["1234"] for p in pages)
-    assert "1234" in capsys.readouterr().err  # the progress bar counts rows
+    assert "1,234 models" in capsys.readouterr().err  # the progress bar counts rows
 
 
 # -- --source hub-stats ----------------------------------------------------------------------------------

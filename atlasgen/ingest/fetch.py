@@ -241,6 +241,8 @@ def _download(
 ) -> Path:
     from huggingface_hub import hf_hub_download
 
+    from atlasgen.progress import bar_class
+
     path = hf_hub_download(
         repo_id,
         filename,
@@ -251,20 +253,9 @@ def _download(
         cache_dir=cache_dir,
         library_name="atlasgen",
         library_version=__version__,
-        tqdm_class=None if progress else _silent_bar_class(),
+        tqdm_class=bar_class(progress),  # its own bar on a terminal, one line in a log, or none
     )
     return Path(path).resolve()
-
-
-def _silent_bar_class() -> type[Any]:
-    """A tqdm class that never draws (huggingface_hub passes custom classes no `disable` of its own)."""
-    from tqdm.auto import tqdm
-
-    class SilentBar(tqdm):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **{**kwargs, "disable": True})
-
-    return SilentBar
 
 
 def _parquet_rows(path: Path, url: str) -> int:
@@ -314,7 +305,7 @@ def _fetch_api(
     cursor) is checkpointed, without any ``user:password@`` (fetch_secrets.py). Each page is requested with
     the endpoint's credentials only if it is on the endpoint's origin: a next-page link elsewhere gets none.
     """
-    from tqdm.auto import tqdm
+    from atlasgen.progress import bar
 
     params: dict[str, Any] = {"expand": list(API_EXPAND)}
     if limit is not None:
@@ -325,13 +316,13 @@ def _fetch_api(
         headers = _hub_headers(token)  # huggingface_hub reads its caches here: it can fail too
     with (
         Partial(out, first, resume=resume) as partial,
-        tqdm(
+        bar(
             total=limit,
             initial=partial.done.rows,
             unit=" models",
             desc="Listing models",
-            disable=not progress,
-        ) as bar,
+            enabled=progress,
+        ) as listing,
     ):
         try:
             while partial.done.next and (limit is None or partial.done.rows < limit):
@@ -341,7 +332,7 @@ def _fetch_api(
                 records, next_url = retrying(action, url, policy, get, secrets=secrets)
                 records = records if limit is None else records[: limit - partial.done.rows]
                 partial.append(b"".join(map(jsonl_line, records)), next_url and public_url(next_url))
-                bar.update(len(records))
+                listing.update(len(records))
         except FetchError as err:
             raise FetchError(
                 f"{err.message}. The {partial.done.rows:,} models listed so far are kept in {partial.rows_path}: "

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
-from tqdm import tqdm
 
 from atlasgen.layout import stable
 from atlasgen.layout.backends import choose_backend, initial_positions, run_force_atlas2
@@ -46,6 +45,7 @@ from atlasgen.layout.regions import (
     phyllotaxis,
 )
 from atlasgen.layout.world import FRESH_FILL, GROWTH_ROOM, ISLAND_GAP, MARGIN, WORLD, world_size
+from atlasgen.progress import bar
 
 DISC_SPACING = 0.5  # leaf spacing in a disc, in ForceAtlas2 length units
 # A core node's FA2 mass gains sqrt(folded leaves): its disc's radius grows as sqrt(k), and FA2 keeps
@@ -247,7 +247,7 @@ def _layout_cores(
     local = np.zeros(n, dtype=np.int64)
     fa2_s, used = 0.0, set()
     big = np.flatnonzero(np.diff(node_bounds) > 2)
-    for c in tqdm(big, desc="layout", unit="island", disable=not progress):
+    for c in bar(big, desc="layout", unit="island", enabled=progress):  # one line in a log (progress.py)
         members = core[node_bounds[c] : node_bounds[c + 1]]
         local[members] = np.arange(members.size)
         es = local[csrc[edge_bounds[c] : edge_bounds[c + 1]]]

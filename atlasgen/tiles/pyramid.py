@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from tqdm.auto import tqdm
 
 from atlasgen.errors import BuildError
+from atlasgen.progress import bar
 from atlasgen.tiles import budget as bud
 from atlasgen.tiles.executors import Job, Runner, make_runner
 from atlasgen.tiles.geometry import edge_blocks, edge_pieces, level_span, point_blocks
@@ -145,13 +145,13 @@ class _Levels:
         made: set[Path] = set()
         for ratio in self.ratios:
             root = _layer_dir(self.out_dir, layer.name, ratio) / str(zoom)
-            bar = tqdm(
+            shown = bar(
                 desc=f"{layer.name}{'' if ratio == 1 else '@2x'} z{zoom}",
                 unit="block",
-                disable=not self.progress,
+                enabled=self.progress,
             )
             for _spec_done, tiles in self.runner.run(_jobs(layer, self.data, zoom, ratio, self.design_zoom)):
-                bar.update()
+                shown.update()
                 for tx, ty, blob in tiles:
                     folder = root / str(tx)
                     if folder not in made:
@@ -160,7 +160,7 @@ class _Levels:
                     (folder / f"{ty}.{FORMAT}").write_bytes(blob)
                     n_tiles += 1
                     n_bytes += len(blob)
-            bar.close()
+            shown.close()
         return n_tiles, n_bytes
 
     def delete(self, layer: Layer, zoom: int) -> None:
