@@ -231,7 +231,10 @@ def fetch(
     "deletions and links that join families at the rates of real weeks (docs/synth.md).",
 )
 @click.option("--growth", default=0.015, show_default=True, type=click.FloatRange(0, 1, min_open=True))
-def synth(models: int, out: Path, seed: int, no_lineage: float, weeks: int | None, growth: float) -> None:
+@quiet_option("Print nothing.")
+def synth(
+    models: int, out: Path, seed: int, no_lineage: float, weeks: int | None, growth: float, quiet: bool
+) -> None:
     """Write a synthetic Hub snapshot calibrated to real Hub data (for benchmarks and scale tests).
 
     The lineage shape, relation mix, downloads and tasks follow the measurements in docs/synth.md.
@@ -242,10 +245,12 @@ def synth(models: int, out: Path, seed: int, no_lineage: float, weeks: int | Non
         from atlasgen.ingest.synth_weeks import write_weeks
 
         for path in write_weeks(models, weeks, out, growth=growth, seed=seed, no_lineage=no_lineage):
-            click.echo(f"written {path}")
+            if not quiet:
+                click.echo(f"written {path}")
         return
     stats = write_synthetic_hub(models, out, seed=seed, no_lineage=no_lineage)
-    click.echo(f"{models:,} synthetic models written to {out} ({stats.get('edges', 0):,} edges)")
+    if not quiet:
+        click.echo(f"{models:,} synthetic models written to {out} ({stats.get('edges', 0):,} edges)")
 
 
 @cli.command()

@@ -139,3 +139,17 @@ def test_the_readme_predict_example_runs_from_a_fresh_clone() -> None:
     if copy.is_file():  # the copy the README's numbers were measured with
         assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest.group(1)
         assert "0f4e5c69c6fb" in url.group(1)
+
+
+def test_synth_is_quiet_with_q_like_build_and_fetch(tmp_path: Path) -> None:
+    out = tmp_path / "hub.parquet"
+    loud = CliRunner().invoke(cli, ["synth", "-n", "50", "-o", str(out)])
+    assert loud.exit_code == 0 and "50 synthetic models written" in loud.output
+    for flag in ("-q", "--quiet"):
+        quiet = CliRunner().invoke(cli, ["synth", "-n", "50", "-o", str(tmp_path / f"{flag}.parquet"), flag])
+        assert quiet.exit_code == 0 and quiet.output == "", quiet.output
+        assert (tmp_path / f"{flag}.parquet").read_bytes() == out.read_bytes()
+    weeks = CliRunner().invoke(
+        cli, ["synth", "-n", "50", "-o", str(tmp_path / "w.parquet"), "--weeks", "1", "-q"]
+    )
+    assert weeks.exit_code == 0 and weeks.output == "" and (tmp_path / "w-week1.parquet").is_file()
