@@ -4,20 +4,21 @@
 
 import { h } from './dom.js';
 
-// What no label may cover: the page's cards and controls, and the open model's ring.
+// What no label may cover: the page's cards and controls, the open model's ring and the regions' names.
 export const UI =
   '.chrome:not([hidden]), #overlay-note:not([hidden]), .map-control, #share-popup:not([hidden]), ' +
-  '#search-results:not([hidden]), .atlas-marker';
+  '#search-results:not([hidden]), .atlas-marker, .region-labels .atlas-label:not(.clash) .atlas-label-text';
 const PAD = 3; // px between a label and anything else
 
 function overlaps(a, b) {
   return a.left < b.right + PAD && b.left < a.right + PAD && a.top < b.bottom + PAD && b.top < a.bottom + PAD;
 }
 
-export function createLabels(view, labelsUrl, fetcher) {
-  const drawing = view.drawing('atlas-labels');
-  drawing.pane.classList.add('atlas-labels');
-  let labels = []; // [{ vertex, text, x, y, zoom, kind }] in priority order
+// `first`: labels placed before the file's; `pane`: the map pane they go in (also a class on it).
+export function createLabels(view, labelsUrl, fetcher, { first = [], pane = 'atlas-labels' } = {}) {
+  const drawing = view.drawing(pane);
+  drawing.pane.classList.add('atlas-labels', pane);
+  let labels = first; // [{ vertex, text, x, y, zoom, kind }] in priority order
   const shown = new Map(); // vertex -> label handle
 
   function wanted() {
@@ -27,13 +28,15 @@ export function createLabels(view, labelsUrl, fetcher) {
   }
 
   function marker(label) {
-    const text = h('span', { class: `atlas-label-text ${label.kind === 'f' ? 'family' : 'model'}`, text: label.text });
+    const kind = { f: 'family', m: 'model' }[label.kind] || label.kind;
+    const text = h('span', { class: `atlas-label-text ${kind}`, text: label.text });
     return drawing.label([label.x, label.y], text, 'atlas-label');
   }
 
   // Hide any label whose box meets a more important one's, or the page's controls and cards.
   function declutter() {
-    const ui = [...document.querySelectorAll(UI)].map((e) => e.getBoundingClientRect()).filter((r) => r.width > 0);
+    const own = (e) => drawing.pane.contains(e);
+    const ui = [...document.querySelectorAll(UI)].filter((e) => !own(e)).map((e) => e.getBoundingClientRect()).filter((r) => r.width > 0);
     const frame = view.container.getBoundingClientRect();
     const inside = (b) => b.left >= frame.left && b.right <= frame.right && b.top >= frame.top && b.bottom <= frame.bottom;
     const kept = [];
@@ -63,6 +66,7 @@ export function createLabels(view, labelsUrl, fetcher) {
   }
 
   view.on('zoomend moveend', update);
+  update();
   window.addEventListener('resize', () => requestAnimationFrame(declutter));
 
   if (labelsUrl) {
@@ -70,16 +74,16 @@ export function createLabels(view, labelsUrl, fetcher) {
       .json(labelsUrl)
       .then((data) => {
         const f = Object.fromEntries((data.fields || []).map((name, i) => [name, i]));
-        labels = (data.labels || [])
-          .map((row) => ({
+        labels = first.concat(
+          (data.labels || []).map((row) => ({
             vertex: Number(row[f.vertex]),
             text: String(row[f.text] ?? ''),
             x: Number(row[f.x]),
             y: Number(row[f.y]),
             zoom: Number(row[f.min_zoom]),
             kind: row[f.kind],
-          }))
-          .filter((l) => l.text && Number.isFinite(l.x) && Number.isFinite(l.y));
+          })),
+        ).filter((l) => l.text && Number.isFinite(l.x) && Number.isFinite(l.y));
         update();
       })
       .catch((error) => console.warn('labels unavailable:', error));

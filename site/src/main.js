@@ -18,6 +18,7 @@ import { createOverlay } from './overlay.js';
 import { createPanel } from './panel.js';
 import { createPicker } from './picker.js';
 import { createProvenance } from './provenance.js';
+import { legendNotes, regionLabels, veilRegions } from './regions.js';
 import { createSearch } from './search.js';
 import { createSearchBox } from './searchbox.js';
 import { createShare } from './share.js';
@@ -56,7 +57,10 @@ async function start() {
   let base = view.setBase(initial.l);
   let overlays = view.setOverlays(initial.o);
   if (initial.view) view.setView(initial.view);
+  // The regions' names first (the model labels keep off them); they stay in the close-up, the others don't.
+  const regionNames = createLabels(view, null, fetcher, { first: regionLabels(atlas), pane: 'region-labels' });
   const labels = createLabels(view, urls.labels, fetcher);
+  const veil = veilRegions(view, atlas, '#0b0e14');
   if (!EMBED) createHover(view, picker, details, { relationOf });
   const closeup = urls.nearCell ? createCloseup(view, fetcher, urls, picker, { layers: view.bases, uiSelector: UI }) : null;
   // Past the raster's detail the close-up draws and names the models, in place of the tiles and map labels.
@@ -65,6 +69,7 @@ async function start() {
     const on = view.zoom() >= closeupFrom(view.bases.find((l) => l.id === base)) - 1e-6;
     view.showBase(!on);
     labels.setHidden(on);
+    veil.setHidden(on);
     closeup.update(on);
   }
   closeup?.setBase(base);
@@ -90,15 +95,20 @@ async function start() {
     createSearchBox($('search'), createSearch(fetcher, urls), { onChoose: (result) => select(result.vertex, result.id) });
     // The search results drop down over the map: labels under them step aside while they are open.
     const results = document.getElementById('search-results');
-    new MutationObserver(labels.refresh).observe(results, { attributeFilter: ['hidden'] });
+    new MutationObserver(() => {
+      regionNames.refresh();
+      labels.refresh();
+    }).observe(results, { attributeFilter: ['hidden'] });
     // Cards that come and go over the map (the lineage note, the details panel): the names make way.
     const cards = new MutationObserver(() => {
+      regionNames.refresh();
       labels.refresh();
       closeup?.refresh();
     });
     for (const card of [$('overlay-note'), $('panel')]) cards.observe(card, { attributeFilter: ['hidden'] });
     switcher = createLayerSwitcher($('legend'), view, {
       collapsed: MOBILE.matches,
+      notes: legendNotes(atlas),
       onBase: (id) => {
         base = view.setBase(id);
         closeup?.setBase(base);
@@ -179,6 +189,7 @@ async function start() {
     if (mine !== seq || !model) return;
     panel?.show(model);
     panel?.setOverlay(overlayWanted);
+    regionNames.refresh();
     labels.refresh();
     document.title = `${model.id} · ${title}`;
     view.mark(model.x, model.y);
@@ -205,6 +216,7 @@ async function start() {
     lineage = null;
     panel?.hide();
     overlay.clear();
+    regionNames.refresh();
     labels.refresh();
     view.unmark();
     closeup?.select(null);

@@ -3,7 +3,7 @@
 //   events   on(types, fn) / off(types, fn): 'click' ({x, y} in the world), 'move', 'moveend', 'zoomend',
 //            'movestart', 'zoomstart'
 //   geometry project(x, y) -> {x, y} container px; unproject(px, py) -> {x, y} world; zoom(); bounds(pad)
-//   drawing  drawing(name, {zIndex, canvas}) -> a pane with line(), circle(), label() and clear()
+//   drawing  drawing(name, {zIndex, canvas}) -> a pane with line(), circle(), disc(), label() and clear()
 //   view     view() / setView({z, x, y}), focus(x, y), fit(box), sameView(a, b); mark(x, y) / unmark()
 //   layers   setBase(id), showBase(visible), setOverlays(ids), bases, overlays; container, the map's element
 // Swapping Leaflet for another library means rewriting this file only.
@@ -72,6 +72,10 @@ function createDrawing(map, name, { zIndex, canvas = false }) {
     },
     circle([x, y], options) {
       group.addLayer(L.circleMarker(toLatLng(x, y), style(options)));
+    },
+    // A disc of `radius` world units (it grows with the zoom, unlike circle()).
+    disc([x, y], radius, options) {
+      group.addLayer(L.circle(toLatLng(x, y), style({ ...options, radius })));
     },
     // A label element at a world point; returns a handle to move or remove it.
     label([x, y], element, className = '') {

@@ -1,0 +1,57 @@
+"""The map's names: the region of models without documented lineage is named on the map with its count, each
+of its task discs too, and the region is veiled so documented lineage stands out; the legend says what point
+size, brightness and the veil mean.
+
+The atlas is tests/data/viewer's (two models without any documented lineage, in two task discs).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_util import build_viewer_atlas, new_page, settle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_viewer_atlas(tmp_path_factory.mktemp("labels") / "atlas")
+
+
+def _shown(page: Any, kind: str) -> list[str]:
+    """Texts of the map labels of one kind that are on screen (not hidden as a clash)."""
+    return page.evaluate(
+        "kind => [...document.querySelectorAll(`.atlas-label:not(.clash) .atlas-label-text.${kind}`)]"
+        ".map(e => e.textContent)",
+        kind,
+    )
+
+
+def test_undocumented_region_is_named_with_its_count(
+    browser: Any, base_url: str, site: Path, shots: Path
+) -> None:
+    region = json.loads((site / "atlas.json").read_text(encoding="utf-8"))["layout"]["regions"][
+        "undocumented"
+    ]
+    assert region["nodes"] == 2 and len(region["groups"]) == 2
+    page, watch = new_page(browser)
+    page.goto(base_url + "/")
+    page.wait_for_selector(".atlas-label-text.region")
+    settle(page)
+    assert _shown(page, "region") == ["No documented lineage · 2 models"]
+    assert page.locator("path.region-veil").count() == 2  # each disc veiled
+    page.screenshot(path=str(shots / "viewer-region.png"))
+
+    # closer in, each task disc is named with its count
+    x0, y0, x1, y1 = region["bbox"]
+    page.goto(f"{base_url}/#z=3&x={(x0 + x1) / 2}&y={(y0 + y1) / 2}")  # where the close-up begins
+    page.wait_for_selector(".atlas-label-text.disc")
+    settle(page)
+    discs = sorted(_shown(page, "disc"))
+    assert discs == ["image-classification · 1", "text-to-image · 1"]
+    page.screenshot(path=str(shots / "viewer-region-discs.png"))
+    assert watch.problems == []
