@@ -328,8 +328,13 @@ def test_labels_show_without_overlaps(browser: Any, base_url: str, site: Path, s
     boxes = _label_boxes(page)
     labels = json.loads((site / "data" / "labels.json").read_text(encoding="utf-8"))
     texts = [b["text"] for b in boxes]
-    assert labels["labels"][0][1] == "gen-00" and "gen-00" in texts  # the biggest family: the deep chain
-    assert "Llama-3.1-8B-Instruct" in texts  # the most downloaded model
+    # the best known family first: a root with 900k downloads and 6 descendants, before the 16-model chain
+    # whose root has 1,000
+    assert labels["labels"][0][1] == "Llama-3.1-8B" and "Llama-3.1-8B" in texts
+    assert (
+        labels["labels"][1][1] == "Llama-3.1-8B-Instruct"
+    )  # then the most downloaded model (shown closer in)
+    assert "No documented lineage · 2 models" in texts
     ui = page.evaluate(
         """[...document.querySelectorAll('.chrome:not([hidden]), .leaflet-control')].map(e => {
              const r = e.getBoundingClientRect();

@@ -1,13 +1,14 @@
-"""Map labels: the largest families and the most downloaded models, placed so none overlap at any zoom.
+"""Map labels: the best known families and the most downloaded models, placed so none overlap at any zoom.
 
 ``data/labels.json`` -- ``{"format": 1, "max_zoom": M, "fields": [...], "labels": [[vertex, text, x, y,
 min_zoom, kind], ...]}`` in priority order (most important first). ``text`` is the id's name part (after
-the owner), ``kind`` is ``"f"`` for a family root (ranked by descendants) or ``"m"`` for a model (ranked by
-downloads); a name appears once. A label is shown from ``min_zoom`` on (the viewer uses ``floor(zoom)``; past ``M`` all are
+the owner), ``kind`` is ``"f"`` for a family root (ranked by ``family_fame``: the root's downloads and the
+family's size) or ``"m"`` for a model (ranked by downloads); a name appears once. A label is shown from ``min_zoom`` on (the viewer uses ``floor(zoom)``; past ``M`` all are
 shown): it was placed greedily by priority so that its estimated screen box (``len(text) * CHAR_PX`` wide,
 ``LINE_PX`` high, centred on the point, plus a gap) overlaps no label shown at any zoom where both are.
 Boxes shrink in world units as the zoom grows, so a pair that is clear at zoom z is clear at every zoom
-above it: each label's ``min_zoom`` is the first zoom clear of every label placed before it.
+above it: each label's ``min_zoom`` is the first zoom clear of every label placed before it, and no sooner
+than ``log2(1 + i / per_zoom)`` for the ``i``-th candidate, so the first views show the best known names.
 At most ``per_zoom`` labels start at each zoom, so the file stays a few tens of KB at any Hub size.
 """
 
@@ -60,16 +61,22 @@ def family_sizes(n: int, edges: pd.DataFrame) -> np.ndarray:
     return sizes
 
 
+def family_fame(sizes: np.ndarray, downloads: np.ndarray) -> np.ndarray:
+    """How well known a family is: its root's downloads and its size, each on a log scale (unknown downloads
+    count as none), so a famous base model's family outranks a large family of an obscure root."""
+    return np.log1p(np.maximum(downloads, 0)) + np.log1p(np.maximum(sizes, 0))
+
+
 def _candidates(nodes: pd.DataFrame, edges: pd.DataFrame, pool: int) -> list[tuple[int, str]]:
-    """(vertex, kind) by priority: the biggest families and the most downloaded models, interleaved."""
+    """(vertex, kind) by priority: the best known families and the most downloaded models, interleaved."""
     n = len(nodes)
     sizes = family_sizes(n, edges)
     vertices = np.arange(n, dtype=np.int64)
-    fam = np.lexsort((vertices, -sizes))
-    fam = fam[sizes[fam] > 0][:pool]
     downloads = pd.to_numeric(nodes["downloads"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     known = ~np.isnan(downloads)
     dl = np.where(known, downloads, -1.0)
+    fam = np.lexsort((vertices, -family_fame(sizes, dl)))
+    fam = fam[sizes[fam] > 0][:pool]
     mod = np.lexsort((vertices, -dl))
     mod = mod[dl[mod] > 0][:pool]
     out: list[tuple[int, str]] = []
@@ -92,9 +99,12 @@ def place_labels(
     pw = np.empty(0)
     pz = np.empty(0, dtype=np.int64)
     counts = [0] * (max_zoom + 1)
-    for vertex, text, x, y in candidates:
+    for i, (vertex, text, x, y) in enumerate(candidates):
         if all(c >= per_zoom for c in counts):
             break
+        # the best known first: the i-th candidate starts no sooner than zoom log2(1 + i / per_zoom), so a
+        # far-off island's obscure name doesn't take a free spot on the first view
+        earliest = float(np.floor(np.log2(1 + i / per_zoom)))
         w = len(text) * CHAR_PX + GAP_X
         if len(placed):
             # first zoom at which the two boxes are clear, along x or along y (2**z * distance >= half sizes)
@@ -109,6 +119,7 @@ def place_labels(
             start = max(0.0, float(conflicts.max())) if len(conflicts) else 0.0
         else:
             start = 0.0
+        start = max(start, earliest)
         if start > max_zoom:
             continue
         z = int(start)
