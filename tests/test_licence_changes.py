@@ -300,7 +300,7 @@ def test_dialog_on_the_sample(browser: Any, base_url: str, site: Path, shots: Pa
     row = page.locator("#licences .licences-list li").first
     text = row.inner_text()
     assert first["child"] in text and first["parent"] in text
-    assert f"{first['child_licence']} ← {first['parent_licence']}" in text
+    assert f"{first['parent_licence']} → {first['child_licence']}" in text  # parent → child, as in the panel
     assert ("licence family differs" in text) == first["families_differ"]
     assert f"of {pick['changes']} changes" in page.locator("#licences .licences-status").inner_text()
     page.screenshot(path=str(shots / "licence-changes.png"))
@@ -369,7 +369,7 @@ def test_hostile_ids_are_text_and_show_more(
         assert rows.count() == 2
         assert page.locator("#licences img, #licences b").count() == 0
         text = dialog.inner_text()
-        assert HOSTILE in text and "<b>apache</b> ← mit" in text
+        assert HOSTILE in text and "mit → <b>apache</b>" in text
         page.locator("#licences-family").select_option(index=1)
         more = page.locator("#licences .licences-more")
         more.wait_for(state="visible")

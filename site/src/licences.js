@@ -39,10 +39,10 @@ export function createLicenceChanges(urls, fetcher) {
   function row(change) {
     const child = text(change.child);
     const link = h('a', { class: 'licences-child', href: `#m=${encodeURIComponent(child)}`, title: child, text: child, onclick: () => dialog.close() });
-    const licences = `${text(change.child_licence)} ← ${text(change.parent_licence)}`;
+    const licences = `${text(change.parent_licence)} → ${text(change.child_licence)}`; // parent → child, as everywhere
     const meta = [
       h('span', { class: 'licences-parent', text: `from ${text(change.parent)}` }),
-      h('span', { class: 'link-meta licence', title: 'child ← parent, as declared', text: licences }),
+      h('span', { class: 'link-meta licence', title: 'parent → child, as declared', text: licences }),
       change.families_differ ? h('span', { class: 'badge warn', text: 'licence family differs' }) : null,
       Number.isFinite(change.downloads) ? h('span', { class: 'licences-downloads', title: `${formatFull(change.downloads)} downloads`, text: `${formatCount(change.downloads)} ↓` }) : null,
     ];

@@ -50,7 +50,7 @@ async function start() {
   let seq = 0;
   let overlayWanted = true;
 
-  const view = createMap($('map'), atlas, { interactive: !EMBED, deepest: urls.nearCell ? atlas.data.near.max_zoom || 0 : 0 });
+  const view = createMap($('map'), atlas, { deepest: urls.nearCell ? atlas.data.near.max_zoom || 0 : 0 });
   if (!EMBED) view.on('click', ({ x, y }) => pick(x, y, PICK_PIXELS / 2 ** view.zoom()));
   view.on('moveend', onMove);
   const state = () => ({ m: shown, view: view.view(), l: base, o: overlays });
@@ -91,8 +91,10 @@ async function start() {
   });
   let switcher = null;
   let share = null;
+  let searchBox = null;
+  let origin = null; // what had focus when the panel opened, to give it back on Escape
   if (!EMBED) {
-    createSearchBox($('search'), createSearch(fetcher, urls), { onChoose: (result) => select(result.vertex, result.id) });
+    searchBox = createSearchBox($('search'), createSearch(fetcher, urls), { onChoose: (result) => select(result.vertex, result.id) });
     // The search results drop down over the map: labels under them step aside while they are open.
     const results = document.getElementById('search-results');
     new MutationObserver(() => {
@@ -142,9 +144,23 @@ async function start() {
     url.replace({ ...state(), view: written && view.sameView(written, now) ? written : now });
   }
 
+  // Where focus goes back to when the panel closes: the control the model was opened from (the search box,
+  // a link in the licence dialog...), or the map when it was opened from the map or by a link.
+  function rememberOrigin() {
+    const active = document.activeElement;
+    if (active && active !== document.body && !$('panel').contains(active)) origin = active;
+  }
+
+  function giveFocusBack() {
+    const back = origin && origin.isConnected && origin.getClientRects().length ? origin : view.container;
+    origin = null;
+    back.focus({ preventScroll: true });
+  }
+
   // Open a model from the page (search, pick, a link in the panel): a new history entry.
   function select(vertex, id, { focus = true } = {}) {
     known.set(id, vertex);
+    rememberOrigin();
     if (id === shown) {
       open(id, { focus, animate: true });
       return;
@@ -189,6 +205,7 @@ async function start() {
     if (mine !== seq || !model) return;
     panel?.show(model);
     panel?.setOverlay(overlayWanted);
+    searchBox?.keep(model.id); // the box names the open model, or nothing
     regionNames.refresh();
     labels.refresh();
     document.title = `${model.id} · ${title}`;
@@ -220,8 +237,12 @@ async function start() {
     labels.refresh();
     view.unmark();
     closeup?.select(null);
+    searchBox?.keep(null);
     document.title = title;
-    if (updateUrl) url.push(state());
+    if (updateUrl) {
+      url.push(state());
+      giveFocusBack();
+    }
   }
 
   // Back/forward or an edited hash: reopen that entry's model, layers and view. The entry's model is taken

@@ -89,7 +89,7 @@ function createDrawing(map, name, { zIndex, canvas = false }) {
 
 // `deepest`: the deepest zoom (the close-up's, atlas.json's data.near.max_zoom), at least OVERZOOM past the
 // deepest tiles.
-export function createMap(element, atlas, { interactive = true, deepest: wanted = 0 }) {
+export function createMap(element, atlas, { deepest: wanted = 0 }) {
   const { bases, overlays } = splitLayers(atlas.layers);
   const all = [...bases, ...overlays];
   const size = atlas.world.size || 256;
@@ -107,8 +107,9 @@ export function createMap(element, atlas, { interactive = true, deepest: wanted 
     zoomControl: false,
     keyboardPanDelta: 120,
   });
-  // Controls carry .map-control, so the rest of the page can keep labels and tips off them.
-  if (interactive) L.control.zoom({ position: 'bottomright' }).addTo(map).getContainer().classList.add('map-control');
+  // Zoom buttons everywhere, an embedded map too; controls carry .map-control, so the rest of the page can
+  // keep labels and tips off them.
+  L.control.zoom({ position: 'bottomright' }).addTo(map).getContainer().classList.add('map-control');
   map.fitBounds(L.latLngBounds(toLatLng(xmin, ymax), toLatLng(xmax, ymin)), { padding: [16, 16] });
   map.setMinZoom(Math.min(0, Math.floor(map.getZoom())));
 

@@ -145,5 +145,14 @@ export function createSearchBox(root, search, { onChoose }) {
     }
   });
 
-  return { focus: () => input.focus(), input };
+  // Let go of what the box says unless it names `id` (the model now open, or null for none).
+  function keep(id) {
+    if (input.value && input.value !== id) {
+      input.value = '';
+      results = [];
+      close();
+    }
+  }
+
+  return { focus: () => input.focus(), keep, input };
 }
