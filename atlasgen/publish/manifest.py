@@ -11,6 +11,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from atlasgen import __version__
+from atlasgen.ingest.frames import LISTED_ROWS
 
 # report.json keys that describe the run rather than the atlas: the stage timings, the stages a resumed build
 # reused, and (under "layout") the layout's own timings, "seconds*". Everything else in the site is the same
@@ -144,7 +145,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         )
         lines.extend(f"tiles dropped: {reason}" for reason in tiles["dropped"])
     for reason, count in report["dropped"].items():
-        lines.append(f"dropped ({reason}): {count:,} — rows listed in report.json")
+        listed = "rows listed" if count <= LISTED_ROWS else f"the first {LISTED_ROWS:,} rows listed"
+        lines.append(f"dropped ({reason}): {count:,} — {listed} in report.json")
     layout = report.get("layout", {})
     if layout.get("backend"):
         lines.append(f"layout: {layout['backend']} backend — {layout.get('reason', '')}")
