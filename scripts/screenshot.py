@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Screenshot a built atlas in Debian's chromium (Playwright), for the README and for looking at the map.
 
-.venv/bin/python scripts/screenshot.py build/atlas docs/img/atlas.png --zoom 1 --search 'qwen2.5 7b instruct'
+.venv/bin/python scripts/screenshot.py build/atlas docs/img/viewer-first-view.png --zoom 1 --search 'qwen2.5 7b instruct'
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ export function createProvenance(footer, atlas, { relationOf, links = [] }) {
       ...row('Models', formatFull(counts.models)),
       ...row('Derivation edges', formatFull(counts.edges)),
       ...row('Virtual parents', formatFull(counts.virtual)),
-      ...row('Without documented lineage', counts.without_lineage === undefined ? null : `${formatFull(counts.without_lineage)} (${share(counts.without_lineage, counts.models)})`),
+      ...row('Without a documented parent', counts.without_lineage === undefined ? null : `${formatFull(counts.without_lineage)} (${share(counts.without_lineage, counts.models)})`),
       ...(previous ? row(`New since ${since}`, formatFull(previous.new_models)) : []),
     ]),
     h('h3', { text: 'Edges by relation' }),
