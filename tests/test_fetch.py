@@ -690,3 +690,27 @@ def test_options_are_validated_before_any_request(hub: HubServer, tmp_path: Path
             fetch_snapshot(source=source, out=tmp_path / "nowhere" / "d" / "x", progress=False)
     assert not hub.requests
     assert leftovers(tmp_path) == []
+
+
+def test_an_unreachable_endpoint_fails_at_once_as_the_retry_policy_says(
+    hub_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closed port with --retries 0 is one attempt and one line (huggingface_hub alone retried it ~23 s)."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from atlasgen.cli import cli
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    out = tmp_path / "hub.parquet"
+    result = CliRunner().invoke(
+        cli, ["fetch", "--source", "hub-stats", "-o", str(out), "-q", "--retries", "0"]
+    )
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"cannot connect to 127.0.0.1:{port}" in lines[0], result.output
+    assert "(gave up after 1 attempt)" in lines[0] and not out.exists()

@@ -243,6 +243,7 @@ def _download(
 
     from atlasgen.progress import bar_class
 
+    _connect_once(endpoint)
     path = hf_hub_download(
         repo_id,
         filename,
@@ -256,6 +257,27 @@ def _download(
         tqdm_class=bar_class(progress),  # its own bar on a terminal, one line in a log, or none
     )
     return Path(path).resolve()
+
+
+def _connect_once(endpoint: str) -> None:
+    """One TCP connection to the endpoint, so that an unreachable one fails at once, as our retry policy says.
+
+    hf_hub_download's first request goes through huggingface_hub's ``http_backoff``, which retries a refused
+    connection five times with waits of 1-8 s (about 23 s), whatever ``--retries`` says, and offers no
+    setting to stop it. A refused or unresolvable endpoint raises httpx's ConnectError here instead: a
+    network error that ``retrying`` counts as one attempt and the user sees as the one-line fetch error.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    import httpx2
+
+    parts = urlsplit(endpoint)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as err:
+        raise httpx2.ConnectError(f"cannot connect to {host}:{port} ({err.strerror or err})") from err
 
 
 def _parquet_rows(path: Path, url: str) -> int:
