@@ -33,7 +33,10 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> list[tuple[str, st
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("atlasgen"):
             for alias in node.names:
                 sub = f"{node.module}.{alias.name}"
-                found.append((sub, "") if sub in known else (node.module, alias.name))
+                if sub in known:  # `from pkg import sub` runs pkg's __init__ too: an edge to both
+                    found += [(node.module, ""), (sub, "")]
+                else:
+                    found.append((node.module, alias.name))
     return found
 
 

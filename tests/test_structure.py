@@ -42,3 +42,17 @@ def test_stages_import_only_earlier_stages() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert shape.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_importing_a_sibling_through_its_package_counts_as_importing_the_package(tmp_path: Path) -> None:
+    """`from pkg import sub` reads pkg's namespace and runs its __init__: a cycle when that __init__ imports
+    the importer (layout/__init__ -> atlas -> `from atlasgen.layout import stable`)."""
+    pkg = tmp_path / "atlasgen" / "pkg"
+    pkg.mkdir(parents=True)
+    (tmp_path / "atlasgen" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("from atlasgen.pkg.a import f\n")
+    (pkg / "a.py").write_text("from atlasgen.pkg import b\n\ndef f(): ...\n")
+    (pkg / "b.py").write_text("")
+    assert shape.cycles(shape.graph(shape.modules(tmp_path))) == [["atlasgen.pkg", "atlasgen.pkg.a"]]
+    (pkg / "a.py").write_text("import atlasgen.pkg.b as b\n\ndef f(): ...\n")  # the sibling module itself
+    assert shape.cycles(shape.graph(shape.modules(tmp_path))) == []

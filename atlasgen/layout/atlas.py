@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from atlasgen.layout import stable
+import atlasgen.layout.stable as stable
 from atlasgen.layout.backends import choose_backend, initial_positions, run_force_atlas2
 from atlasgen.layout.drift import REBUILD_SCALE, drift
 from atlasgen.layout.pack import pack_circles

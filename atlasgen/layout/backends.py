@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import atlasgen.layout._gpu as _gpu
 from atlasgen.errors import BackendUnavailable
-from atlasgen.layout import _gpu
 from atlasgen.layout.params import ForceAtlas2Params, check_backend, check_graph, check_pos_list
 
 
