@@ -39,6 +39,13 @@ def write_site(out_dir: Path, manifest: dict) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(bundle, out_dir, dirs_exist_ok=True)
+    write_manifest(out_dir, manifest)
+    (out_dir / ".nojekyll").write_text("", encoding="utf-8")
+
+
+def write_manifest(out_dir: Path, manifest: dict) -> None:
+    """Write ``atlas.json`` into a site whose viewer is in place: ``manifest`` with each local layer's
+    tile-existence bitmaps (see ``write_site``). The publish stage rewrites it once the tiles are known."""
     manifest = copy.deepcopy(manifest)
     across = int(manifest.get("world", {}).get("size", 256)) // 256
     for layer in manifest.get("layers", []):
@@ -46,7 +53,6 @@ def write_site(out_dir: Path, manifest: dict) -> None:
         if exists is not None:
             layer["exists"] = exists
     (out_dir / "atlas.json").write_text(dumps(manifest) + "\n", encoding="utf-8")
-    (out_dir / ".nojekyll").write_text("", encoding="utf-8")
 
 
 def tile_index(out_dir: Path, layer: dict, tiles_across: int = 1) -> dict[str, str] | None:

@@ -83,11 +83,13 @@ def entry_bytes(entry: dict[str, Any]) -> int:
 
 def finish(work: Path, draft: Draft, tiles: dict[str, Any], budget_bytes: int) -> dict[str, Any]:
     """Write atlas.json with the tile layers; return the build report (without the run's facts yet)."""
-    from atlasgen.publish.site import write_site
+    from atlasgen.publish.site import write_manifest
 
     report = {**draft.report}
     report["tiles"] = {"bytes": tiles["bytes"], "dropped": tiles["dropped"], "budget": budget_bytes}
-    write_site(work, {**draft.manifest, "layers": tiles["layers"]})
+    write_manifest(
+        work, {**draft.manifest, "layers": tiles["layers"]}
+    )  # the viewer is in place since prepare
     return report
 
 
