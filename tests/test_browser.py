@@ -145,8 +145,10 @@ def test_hostile_id_is_text(browser: Any, base_url: str, shots: Path) -> None:
     page.goto(base_url + "/index.html#m=" + quote(unicode_id, safe=""))
     wait_panel(page, unicode_id)
     page.goto(base_url + "/index.html#m=" + quote("no/such-model", safe=""))
-    page.wait_for_selector("#panel .note")
+    # the open model's panel has notes of its own (a root's "No documented parent"): wait for the message
+    page.locator("#panel .note", has_text="not in the atlas").wait_for()
     assert "not in the atlas" in page.locator("#panel").inner_text()
+    assert unicode_id not in page.locator("#panel").inner_text()
     page.screenshot(path=str(shots / "hostile.png"))
     assert watch.problems == []
 
