@@ -86,6 +86,7 @@ def test_self_loops_duplicates_and_missing_parents() -> None:
     }
     ghost = g.nodes.set_index("id").loc["ghost/p"]
     assert bool(ghost["virtual"]) and ghost["relation"] == "virtual" and ghost["author"] == "ghost"
+    assert ghost["licence"] is None and ghost["pipeline_tag"] is None  # like a model's missing text, not NaN
     assert g.report["models"] == 2 and g.report["virtual"] == 1
     assert edge_set(g) == {("a", "b", "finetune"), ("ghost/p", "b", "adapter")}
 

@@ -168,6 +168,9 @@ def _nodes(models: pd.DataFrame, links: pd.DataFrame, report: dict[str, Any]) ->
     if missing:
         virtual = pd.DataFrame({"id": missing, "virtual": True})
         nodes = pd.concat([nodes, virtual], ignore_index=True)
+        # the virtual rows' missing text is None like the models' (not concat's NaN): --resume can record it
+        for name in [c for c in nodes.columns if nodes[c].dtype == "object"]:
+            nodes[name] = nodes[name].where(nodes[name].notna(), None)
     owner = nodes["id"].str.split("/", n=1).str[0]
     owner = owner.where(nodes["id"].str.contains("/", regex=False) & (owner != ""), None)
     nodes["author"] = nodes["author"].where(nodes["author"].notna(), owner)
