@@ -71,7 +71,9 @@ def cli(verbose: bool) -> None:
     "--previous, fewer for a family that changed little and none for an unchanged one.",
 )
 @click.option(
-    "--max-zoom", type=click.IntRange(0, 12), help="Deepest tile zoom; default: from point density."
+    "--max-zoom",
+    type=click.IntRange(0, 12),
+    help="Deepest tile zoom; default: from the layout's scale (a packing unit ~16 px), as deep for a map grown with --previous as for a fresh one.",
 )
 @click.option(
     "--previous",

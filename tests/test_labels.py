@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlasgen.index.labels import CHAR_PX, LINE_PX, family_sizes, label_text, labels_payload, write_labels
+from atlasgen.index.labels import (
+    CHAR_PX,
+    LINE_PX,
+    family_sizes,
+    label_text,
+    labels_payload,
+    map_zoom,
+    write_labels,
+)
 
 HOSTILE = 'evil/<img src=x onerror=alert(1)>"\\\u2028</script>'
 
@@ -117,3 +125,17 @@ def test_label_text() -> None:
     assert label_text("gpt2") == "gpt2"
     assert label_text("o/" + "x" * 50) == "x" * 31 + "…"
     assert label_text("o/a  \n b") == "a b"
+
+
+def test_a_map_drawn_small_in_its_world_is_first_labelled_where_it_fills_the_view() -> None:
+    """Labels start at the zoom where the map is about a tile across (a fresh map fills at most a quarter
+    of its world's side), so the first view names the best known models, not the 120th best."""
+    nodes, edges, xy = _frames(n_extra=400)
+    full = labels_payload(nodes, edges, xy, max_zoom=8)
+    small = labels_payload(nodes, edges, 128.0 + (xy - 128.0) / 4.0, max_zoom=8)  # a quarter as wide
+    assert map_zoom(xy) == 0 and map_zoom(128.0 + (xy - 128.0) / 4.0) == 2
+    assert min(row[4] for row in small["labels"]) == 2
+    # seen at the zoom where it is as wide, the small map names what the full one names
+    shown = lambda payload, z: {row[1] for row in payload["labels"] if row[4] <= z}  # noqa: E731
+    for z in (0, 1, 2):
+        assert shown(small, z + 2) == shown(full, z)

@@ -217,12 +217,12 @@ def test_resume_reuses_only_stages_whose_inputs_and_options_are_unchanged(
     assert resume() == every
     assert resume(workers=2) == every  # no output byte depends on the worker count
     assert resume(seed=4) == every[:1]
-    assert resume(seed=4, max_zoom=3) == every[:2]
-    assert resume(seed=4, max_zoom=3, budget="5MB") == every[:3]
+    assert resume(seed=4, max_zoom=1) == every[:2]  # 1: shallower than any default depth (zoom_for_unit)
+    assert resume(seed=4, max_zoom=1, budget="5MB") == every[:3]
     os.utime(snapshot, (0, 0))  # same bytes, another mtime: still the same snapshot
-    assert resume(seed=4, max_zoom=3, budget="5MB") == every
+    assert resume(seed=4, max_zoom=1, budget="5MB") == every
     write_synthetic_hub(300, snapshot, seed=2)  # another snapshot at the same path
-    assert resume(seed=4, max_zoom=3, budget="5MB") == []
+    assert resume(seed=4, max_zoom=1, budget="5MB") == []
     # Without --resume nothing is reused (the build is what it always was) and the records go on success.
     report = build_atlas(snapshot, out, **(OPTIONS | {"seed": 4, "max_zoom": 3, "budget": "5MB"}))
     assert "resumed" not in report and set(report["timings_s"]) == {"snapshot", *every, "site"}

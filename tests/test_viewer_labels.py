@@ -10,6 +10,7 @@ first view is the embedded sample's.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,10 @@ def test_undocumented_region_is_named_with_its_count(
     assert page.locator("path.region-veil").count() == 2  # each disc veiled
     page.screenshot(path=str(shots / "viewer-region.png"))
 
-    # closer in, each task disc is named with its count
+    # closer in, each task disc is named with its count: from the zoom where it is 16 px in radius on screen
     x0, y0, x1, y1 = region["bbox"]
-    page.goto(f"{base_url}/#z=3&x={(x0 + x1) / 2}&y={(y0 + y1) / 2}")  # where the close-up begins
+    z = math.ceil(math.log2(16 / min(g["radius"] for g in region["groups"])))
+    page.goto(f"{base_url}/#z={z}&x={(x0 + x1) / 2}&y={(y0 + y1) / 2}")
     page.wait_for_selector(".atlas-label-text.disc")
     settle(page)
     discs = sorted(_shown(page, "disc"))

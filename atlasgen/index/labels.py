@@ -8,7 +8,9 @@ shown): it was placed greedily by priority so that its estimated screen box (``l
 ``LINE_PX`` high, centred on the point, plus a gap) overlaps no label shown at any zoom where both are.
 Boxes shrink in world units as the zoom grows, so a pair that is clear at zoom z is clear at every zoom
 above it: each label's ``min_zoom`` is the first zoom clear of every label placed before it, and no sooner
-than ``log2(1 + i / per_zoom)`` for the ``i``-th candidate, so the first views show the best known names.
+than ``z0 + log2(1 + i / per_zoom)`` for the ``i``-th candidate, so the first views show the best known names.
+``z0`` is the zoom at which the whole map is about one 256-px tile across (``map_zoom``): a map drawn small in
+its world square (a fresh map fills at most half of it, layout/world.py) is first seen at a deeper zoom.
 At most ``per_zoom`` labels start at each zoom, so the file stays a few tens of KB at any Hub size.
 """
 
@@ -30,6 +32,7 @@ MAX_TEXT = 32  # longer names are cut with an ellipsis
 PER_ZOOM = 40  # labels starting at each zoom
 POOL = 4000  # candidates considered per kind
 EXTRA_ZOOM = 2  # zooms past the deepest tiles that still get their own labels
+TILE_PX = 256.0  # a tile's side: one world unit is 2^z px at zoom z
 
 
 def label_text(model_id: str) -> str:
@@ -89,10 +92,23 @@ def _candidates(nodes: pd.DataFrame, edges: pd.DataFrame, pool: int) -> list[tup
     return out
 
 
+def map_zoom(xy: np.ndarray) -> int:
+    """The deepest zoom at which the map (its positions' larger side) is at least one 256-px tile across;
+    0 for a map as large as the world's first tile or larger."""
+    pts = xy[np.isfinite(xy).all(axis=1)]
+    extent = float(np.ptp(pts, axis=0).max()) if len(pts) > 1 else 0.0
+    return max(0, int(np.floor(np.log2(TILE_PX / extent)))) if extent > 0 else 0
+
+
 def place_labels(
-    candidates: list[tuple[int, str, float, float]], *, max_zoom: int, per_zoom: int = PER_ZOOM
+    candidates: list[tuple[int, str, float, float]],
+    *,
+    max_zoom: int,
+    per_zoom: int = PER_ZOOM,
+    first_zoom: int = 0,
 ) -> list[tuple[int, str, float, float, int]]:
-    """Greedy placement of (vertex, text, x, y) by priority; returns the placed ones with their min zoom."""
+    """Greedy placement of (vertex, text, x, y) by priority; returns the placed ones with their min zoom,
+    none before ``first_zoom`` (``map_zoom``)."""
     placed: list[tuple[int, str, float, float, int]] = []
     px = np.empty(0)
     py = np.empty(0)
@@ -100,11 +116,11 @@ def place_labels(
     pz = np.empty(0, dtype=np.int64)
     counts = [0] * (max_zoom + 1)
     for i, (vertex, text, x, y) in enumerate(candidates):
-        if all(c >= per_zoom for c in counts):
+        if all(c >= per_zoom for c in counts[first_zoom:]):
             break
         # the best known first: the i-th candidate starts no sooner than zoom log2(1 + i / per_zoom), so a
         # far-off island's obscure name doesn't take a free spot on the first view
-        earliest = float(np.floor(np.log2(1 + i / per_zoom)))
+        earliest = first_zoom + float(np.floor(np.log2(1 + i / per_zoom)))
         w = len(text) * CHAR_PX + GAP_X
         if len(placed):
             # first zoom at which the two boxes are clear, along x or along y (2**z * distance >= half sizes)
@@ -156,7 +172,8 @@ def labels_payload(
         texts.add(text)
         kinds[vertex] = kind
         cands.append((vertex, text, round(x, 3), round(y, 3)))
-    placed = place_labels(cands, max_zoom=max_zoom, per_zoom=per_zoom)
+    first = min(map_zoom(xy), max_zoom)
+    placed = place_labels(cands, max_zoom=max_zoom, per_zoom=per_zoom, first_zoom=first)
     return {
         "format": 1,
         "max_zoom": max_zoom,

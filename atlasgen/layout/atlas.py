@@ -14,7 +14,9 @@ rings. Instead:
 5. each island is scaled so that its area is proportional to its node count (uniform density: one
    "packing unit" between neighbouring points, as in the group discs), and the islands are packed as
    circles, largest in the centre (``pack.py``), the two regions side by side;
-6. everything is fitted into [0, 256]^2 (x right, y down), centred, aspect preserved.
+6. everything is scaled into [0, 256]^2 (x right, y down), centred, aspect preserved, at the largest
+   power-of-two scale at which it fills at most a quarter of the square's side (``world.fresh_unit``):
+   room to grow around it, and the same detail per model at the deepest tile zoom for every map.
 
 With ``previous`` (last snapshot's positions) steps 4-6 keep survivors in place instead (``stable.py``,
 ``parts.py``, ``compose.py``): the map is never rescaled, it grows outward.
@@ -44,7 +46,7 @@ from atlasgen.layout.regions import (
     group_discs,
     phyllotaxis,
 )
-from atlasgen.layout.world import FRESH_FILL, GROWTH_ROOM, ISLAND_GAP, MARGIN, WORLD, world_size
+from atlasgen.layout.world import FRESH_FILL, GROWTH_ROOM, ISLAND_GAP, MARGIN, WORLD, fresh_unit, world_size
 from atlasgen.progress import bar
 
 DISC_SPACING = 0.5  # leaf spacing in a disc, in ForceAtlas2 length units
@@ -89,7 +91,8 @@ def layout_atlas(
     lineage): then families that new links joined are told apart (``parts.py``). Returns ``(xy, info)``:
     ``xy`` float64 ``(n_nodes, 2)`` inside ``[0, world]^2`` (``info["world"]``: 256 for a fresh map;
     a map built on a previous one never shrinks, it grows); ``info`` holds backend, reason, params,
-    seconds, components, counts, ``regions`` (bbox of each region, centre, radius and count of each group
+    seconds, components, counts, ``unit`` (world units per packing unit: a power of two for a fresh map,
+    the previous map's for one built on it; the tiles' depth follows it), ``regions`` (bbox of each region, centre, radius and count of each group
     disc), ``stability`` (survivors' displacement / map extent, by cause) and, with ``previous``,
     ``drift`` (this map against a fresh packing of the same snapshot, ``drift.py``).
     """
@@ -117,13 +120,14 @@ def layout_atlas(
     fa2_xy = _place_leaves(core_xy, spacing, leaf, parent, rank_key)
     sigma, mid = _island_scale(fa2_xy, comp, ncomp, lineage)
     if frame is None:
-        xy, disc_centres = _compose(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)
+        xy, disc_centres, unit = _compose(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)
     else:
         from atlasgen.layout.compose import compose_stable
 
         xy, disc_centres = compose_stable(
             frame, fa2_xy, sigma, mid, spacing, comp, ncomp, leaf, parent, rank_key, discs
         )
+        unit = frame.u
     info: dict[str, Any] = {
         "backend": name,
         "reason": reason,
@@ -136,6 +140,7 @@ def layout_atlas(
         "folded_leaves": int(leaf.sum()),
         "regions": describe(xy, lineage, discs, disc_centres, names),
         "world": world_size(xy),
+        "unit": unit,
         "stability": stable.displacement(xy, prev, None if frame is None else frame.parts.cause),
         "seconds": perf_counter() - t0,
         "seconds_fa2": fa2_s,
@@ -152,7 +157,7 @@ def layout_atlas(
         inside = frame.parts.part >= 0
         placed[inside] |= frame.parts.moving[frame.parts.part[inside]]
         info["drift"] = drift(xy / frame.u, fresh, label, placed)
-        scale = frame.u / _fresh_scale(centres, radii)
+        scale = frame.u / _fill_scale(centres, radii)
         info["drift"]["scale_vs_fresh"] = round(scale, 4)
         info["drift"]["rebuild_advised"] |= bool(scale > REBUILD_SCALE)
         info["seconds"] = perf_counter() - t0
@@ -338,23 +343,30 @@ def _compose(
     ncomp: int,
     lineage: np.ndarray,
     discs: Discs,
-) -> tuple[np.ndarray, np.ndarray]:
-    """A fresh map: pack islands and group discs as two regions, fit into the world square."""
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """A fresh map: pack islands and group discs as two regions, centred in the world square at a
+    power-of-two scale (``world.fresh_unit``). Returns positions, group disc centres and the scale."""
     pu, centres, radii, und_c = _pack_fresh(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)
     if radii.size == 0:
-        return pu, und_c
+        return pu, und_c, 1.0
     lo = (centres - radii[:, None]).min(axis=0)
     hi = (centres + radii[:, None]).max(axis=0)
-    scale = _fresh_scale(centres, radii)
+    scale = fresh_unit(_span(centres, radii))
     shift = 0.5 * WORLD - 0.5 * (lo + hi) * scale
-    return pu * scale + shift, und_c * scale + shift
+    return pu * scale + shift, und_c * scale + shift, scale
 
 
-def _fresh_scale(centres: np.ndarray, radii: np.ndarray) -> float:
-    """World units per packing unit of a fresh map: its packing fills FRESH_FILL of the world square."""
+def _span(centres: np.ndarray, radii: np.ndarray) -> float:
+    """The packing's side in packing units (its bounding box's larger side); 0 for no circles."""
     if radii.size == 0:
-        return 1.0
-    span = float(((centres + radii[:, None]).max(axis=0) - (centres - radii[:, None]).min(axis=0)).max())
+        return 0.0
+    return float(((centres + radii[:, None]).max(axis=0) - (centres - radii[:, None]).min(axis=0)).max())
+
+
+def _fill_scale(centres: np.ndarray, radii: np.ndarray) -> float:
+    """World units per packing unit at which this packing would fill exactly FRESH_FILL of the world's side
+    (a fresh map's unit, ``fresh_unit``, is the power of two at or below it)."""
+    span = _span(centres, radii)
     return FRESH_FILL * (WORLD - 2 * MARGIN) / span if span > 0 else 1.0
 
 

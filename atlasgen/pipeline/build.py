@@ -107,6 +107,7 @@ def build_atlas(
     work = outdir.work_dir(out)
     try:
         world = int(layout_info.get("world", 256))  # a map built on a previous one may have grown
+        max_zoom = _depth(max_zoom, layout_info)
         data = _index_stage(run, graph, xy, work, max_zoom=max_zoom, sizes=index_sizes, world=world)
         digest = _digest(snapshot_id) if snapshot else None
         built = Built(graph.report, source, layout_info, data, xy, seed, since, digest)
@@ -121,6 +122,17 @@ def build_atlas(
         raise
     run.cache.clear()
     return report
+
+
+def _depth(max_zoom: int | None, layout_info: dict[str, Any]) -> int | None:
+    """The deepest tile zoom: as asked, else from the layout's scale (tiles.pyramid.zoom_for_unit), so that a
+    map grown on last week's costs what a fresh one of the same snapshot does; None (measured from the
+    positions by the tiles and index stages) for a layout that does not say its scale."""
+    if max_zoom is not None or not layout_info.get("unit"):
+        return max_zoom
+    from atlasgen.tiles.pyramid import zoom_for_unit
+
+    return zoom_for_unit(float(layout_info["unit"]))
 
 
 def _graph_stage(

@@ -80,11 +80,16 @@ __all__ = [
     "render_layers",
     "render_level_dense",
     "render_relation_tiles",
+    "zoom_for_unit",
 ]
 
 BLOCK_PX = 1024  # a points block: 4×4 tiles at 1x (bounds memory; z3 already splits into 4 parallel jobs)
 EDGE_BLOCK_PX = 1024  # lines are aggregated spatially: a 1024² canvas × 5 categories of uint32 is 21 MB
 TARGET_SEPARATION_PX = 16.0  # median neighbour gap at max zoom: markers (≤ 5 px radius) stay apart
+# Pixels per packing unit at the deepest zoom of a layout whose scale is known (zoom_for_unit). Its discs
+# are golden-angle discs at 0.5 units (layout.regions.GROUP_SPACING) with a median neighbour gap of 1.69
+# spacings, so markers sit ~13.5 px apart: choose_max_zoom's 16 px, rounded to a power of two.
+UNIT_PX = 16.0
 
 
 def choose_max_zoom(x: npt.ArrayLike, y: npt.ArrayLike, *, min_zoom: int = 2, max_zoom: int = 8) -> int:
@@ -102,6 +107,21 @@ def choose_max_zoom(x: npt.ArrayLike, y: npt.ArrayLike, *, min_zoom: int = 2, ma
     dist, _ = cKDTree(xy).query(xy, k=2)
     median = float(np.median(dist[:, 1]))  # world units; 1 world unit = 2^z px at zoom z
     return int(np.clip(np.ceil(np.log2(TARGET_SEPARATION_PX / median)), min_zoom, max_zoom))
+
+
+def zoom_for_unit(unit: float, *, min_zoom: int = 2, max_zoom: int = 12) -> int:
+    """The deepest zoom for a layout whose scale is known (``unit`` world units per packing unit, the
+    layout's ``info["unit"]``): the zoom at which a packing unit is nearest UNIT_PX pixels; exactly UNIT_PX
+    for a power-of-two unit (every fresh map's, layout.world.fresh_unit, and every map grown from one).
+
+    ``choose_max_zoom`` measures a median that differs a little between two layouts of one snapshot and
+    rounds up, so equal maps could get depths a level apart. This depends on the scale alone: a map grown
+    on last week's and a fresh map of the same snapshot get the same detail per model, and tiles that cost
+    what the models need whatever the world's size.
+    """
+    if not (unit > 0 and math.isfinite(unit)):
+        raise ValueError(f"unit must be a positive number of world units, got {unit!r}")
+    return int(np.clip(round(math.log2(UNIT_PX / unit)), min_zoom, max_zoom))
 
 
 # --- one level -----------------------------------------------------------------------------------------
