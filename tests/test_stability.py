@@ -18,8 +18,9 @@ from scipy.sparse.csgraph import connected_components
 from atlasgen.layout import layout_atlas
 from atlasgen.layout.pack import place_near
 from atlasgen.layout.parts import KEPT, LARGEST, NEW, OTHER, REGION, UNDOCUMENTED, find_parts
-from atlasgen.layout.regions import Blockers, fill_slots, phyllotaxis, territory
+from atlasgen.layout.regions import GROUP_SPACING, Blockers, fill_slots, phyllotaxis, territory
 from atlasgen.layout.world import MARGIN, world_size
+from atlasgen.tiles.pyramid import UNIT_PX, zoom_for_unit
 
 EVENTS = Path(__file__).parent / "data" / "weekly" / "events.csv"
 
@@ -243,3 +244,31 @@ def test_synthetic_weeks_grow_delete_and_join() -> None:
         assert len(new) > len(old) and old - new  # growth and deletions
         late += sum(1 for p, c in links(after) - links(before) if p in old and c in old)
     assert late >= 1  # a link between models that both existed: it joins families
+
+
+def test_regions_keep_their_sides_and_the_undocumented_disc_grows_round(chain: list[dict[str, Any]]) -> None:
+    """Week after week the lineage region stays left of the undocumented region (neither walls the other
+    in), and the undocumented disc grows as a disc, not a disc cut flat by the border: its farthest model
+    is about as far from its centre as in a fresh disc of that many models."""
+    for w in chain:
+        xy, lineage = w["xy"], w["comp"] >= 0
+        assert xy[lineage, 0].max() < xy[~lineage, 0].min()
+        (group,) = w["info"]["regions"]["undocumented"]["groups"]
+        fresh_radius = GROUP_SPACING * np.sqrt(group["count"]) * w["info"]["unit"]
+        assert group["radius"] <= 1.1 * fresh_radius, (group["radius"], fresh_radius)
+
+
+def test_depth_follows_the_scale_whatever_the_world(chain: list[dict[str, Any]]) -> None:
+    """A fresh map's scale is a power of two; a map built on it keeps that scale exactly (measured, then
+    snapped), so at the deepest zoom every map has the same detail per model (tiles.zoom_for_unit) and
+    its tiles cost what the models need, not what its world's size is."""
+    units = [w["info"]["unit"] for w in chain]
+    assert units[0] == 2.0 ** round(np.log2(units[0]))
+    assert units == [units[0]] * len(units)
+    ids, src, dst = _weeks()[-1]
+    _, fresh = layout_atlas(len(ids), src, dst, backend="cpu", max_iter=60, progress=False)
+    assert fresh["unit"] == 2.0 ** round(np.log2(fresh["unit"]))
+    for unit in (*units, fresh["unit"]):
+        assert 2.0 ** zoom_for_unit(unit) * unit == UNIT_PX  # px per packing unit at the deepest zoom
+    with pytest.raises(ValueError, match="unit"):
+        zoom_for_unit(0.0)

@@ -11,6 +11,10 @@ Works in the previous map's packing units (``Frame.prev``: world = u * packing u
 * Brand-new islands and discs go into the free space nearest their region: holes that deleted models
   left first, then the edge. Nothing goes above or left of the world's margin, so the world only grows
   outward (right and down) and no coordinate is ever rescaled.
+* The regions keep their sides of a border: the undocumented region's left edge. Nothing undocumented
+  goes left of it and nothing of the lineage region right of it (less a gap), so neither region's growth
+  walls the other in: the lineage region grows left, up and down around its core, and each group disc
+  grows as a disc, its centre moving away from the walls as it needs room (``_disc_centres``).
 """
 
 from __future__ import annotations
@@ -19,24 +23,25 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from atlasgen.layout.pack import place_free, place_near
-from atlasgen.layout.parts import cluster_circles, part_circles
+from atlasgen.layout.parts import cluster_circles
 from atlasgen.layout.regions import (
     GROUP_GAP,
     GROUP_SPACING,
     REGION_GAP,
+    REGION_REACH,
     Blockers,
     Discs,
     Territory,
     disc_radii,
     fill_slots,
     phyllotaxis,
+    region_border,
     territory,
 )
 from atlasgen.layout.stable import Frame, align
 from atlasgen.layout.world import ISLAND_GAP
 
 Box = tuple[np.ndarray, np.ndarray]
-REGION_REACH = 4.0  # packing units: new models keep this far from the other region's points
 # How far a new model looks for a free slot in its island: a core model this many slots around where
 # ForceAtlas2 wants it, a leaf this factor beyond its parent's full disc radius. Beyond, the island has
 # no room (neighbours are close): the model goes to the island's annex in the free space beside it.
@@ -65,21 +70,22 @@ def compose_stable(
     label[discs.nodes] = ncomp + discs.disc
     pu = np.full((n, 2), np.nan)
     pu[frame.anchor] = frame.prev[frame.anchor]
-    lin_box, und_box = _walls(pu, comp, frame.lo)
+    border = region_border(pu, comp)
+    lin_box, und_box = _walls(pu, comp, frame.lo, border)
     anchored, step, wish = _align_new_cores(frame, fa2_xy, sigma, spacing, comp, ncomp, leaf)
     _grow_islands(frame, pu, label, anchored, step, wish, comp, leaf, parent, key, lin_box)
-    d_anch, d_centre = _grow_discs(frame, discs, pu, label, ncomp, und_box)
+    d_anch, d_centre = _grow_discs(frame, discs, pu, label, ncomp, und_box, border)
 
     # obstacles for what goes into free space: the circles of clusters of islands with survivors, each point
     # of the group discs (a disc grown for months is no circle)
-    lin_c = part_circles(pu, np.where(comp >= 0, comp, -1), ncomp, ISLAND_GAP)[0]  # annexes aim here
     und_pts = discs.nodes[d_anch[discs.disc]]
     isl_c, isl_r = cluster_circles(pu, np.where(comp >= 0, comp, -1), ISLAND_GAP)
     obst_c = np.concatenate([isl_c, pu[und_pts]])
     obst_r = np.concatenate([isl_r, np.full(und_pts.size, GROUP_GAP)])
     over = np.flatnonzero(np.isnan(pu[:, 0]) & (comp >= 0) & anchored[np.maximum(comp, 0)])
     if over.size:
-        ann_c, ann_r = _annexes(over, pu, comp, parent, key, step, lin_c, obst_c, obst_r, frame.lo)
+        walls = (-np.inf, border - REGION_REACH)
+        ann_c, ann_r = _annexes(over, pu, comp, parent, key, step, obst_c, obst_r, frame.lo, walls)
         obst_c, obst_r = np.concatenate([obst_c, ann_c]), np.concatenate([obst_r, ann_r])
     lineage = np.flatnonzero(comp >= 0)
     new_isl = ~anchored
@@ -91,7 +97,8 @@ def compose_stable(
     radii = np.concatenate([np.sqrt(size) + ISLAND_GAP, disc_radii(discs.counts)])
     todo = np.concatenate([new_isl, ~d_anch])
     centres = np.concatenate([np.zeros((ncomp, 2)), d_centre])
-    centres[todo] = _place_new(obst_c, obst_r, radii, todo, ncomp, _boxes(pu, comp, frame.anchor), frame.lo)
+    boxes = _boxes(pu, comp, frame.anchor)
+    centres[todo] = _place_new(obst_c, obst_r, radii, todo, ncomp, boxes, frame.lo, border)
     pu[~frame.anchor] += np.where(todo[label], 1.0, 0.0)[~frame.anchor, None] * centres[label[~frame.anchor]]
     return pu * frame.u, centres[ncomp:] * frame.u
 
@@ -103,35 +110,72 @@ def _annexes(
     parent: np.ndarray,
     key: np.ndarray,
     step: np.ndarray,
-    island_c: np.ndarray,
     obst_c: np.ndarray,
     obst_r: np.ndarray,
     lo: float,
+    x_range: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """New models that found no room in their island (its neighbours are close): one disc per island,
-    most important first, set into the free space nearest the island. Returns the annexes' circles."""
+    """New models that found no room in their island (its neighbours are close): one disc per parent (its
+    new leaves, most important first, as in the island's own leaf discs; an island's new core models form
+    one more), largest first, each set into the free space nearest its parent (its island's middle): a
+    small one fits a gap beside the island, and each parent's new models sit together (their lines to it
+    run together: tiles/bundle.py). Returns the annexes' circles."""
     over = over[np.lexsort((over, -key[over], parent[over], comp[over]))]
-    isl, start, count = np.unique(comp[over], return_index=True, return_counts=True)
-    spacing = np.array([np.median(step[(comp == c) & (step > 0)]) for c in isl])
+    group = np.r_[True, (comp[over][1:] != comp[over][:-1]) | (parent[over][1:] != parent[over][:-1])]
+    start = np.flatnonzero(group)
+    count = np.diff(np.r_[start, over.size])
+    isl = comp[over[start]]
+    spacing = _median_per_island(step, comp)[isl]
     radius = spacing * np.sqrt(count + 0.5) + ISLAND_GAP
-    order = np.lexsort((isl, -radius))
+    order = np.lexsort((np.arange(isl.size), -radius))
     centre = np.zeros((isl.size, 2))
-    centre[order] = place_near(obst_c, obst_r, radius[order], island_c[isl[order]], lo=lo)
+    target = _near_parent(pu, comp, parent[over[start]], isl)
+    centre[order] = place_near(obst_c, obst_r, radius[order], target[order], lo=lo, x_range=x_range)
     a = np.repeat(np.arange(isl.size), count)
     rank = np.arange(over.size) - start[a]
     pu[over] = centre[a] + phyllotaxis(rank, spacing[a], 0.5)
     return centre, radius
 
 
-def _walls(pu: np.ndarray, comp: np.ndarray, lo: float) -> tuple[Territory, Territory]:
+def _median_per_island(step: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Per island, the median slot step of its nodes (those with one); 1 for an island without any."""
+    ncomp = int(comp.max(initial=-1)) + 1
+    sel = np.flatnonzero((comp >= 0) & (step > 0))
+    sel = sel[np.lexsort((step[sel], comp[sel]))]
+    out = np.ones(ncomp)
+    if sel.size:
+        c = comp[sel]
+        first = np.searchsorted(c, np.arange(ncomp))
+        n = np.bincount(c, minlength=ncomp)
+        has = n > 0
+        lo_i, hi_i = first[has] + (n[has] - 1) // 2, first[has] + n[has] // 2
+        out[has] = 0.5 * (step[sel][lo_i] + step[sel][hi_i])
+    return out
+
+
+def _near_parent(pu: np.ndarray, comp: np.ndarray, par: np.ndarray, isl: np.ndarray) -> np.ndarray:
+    """Where each annex aims: its parent (a new leaf's), else the middle of its island's placed points."""
+    ncomp = int(comp.max(initial=-1)) + 1
+    sel = np.flatnonzero((comp >= 0) & ~np.isnan(pu[:, 0]))
+    count = np.maximum(np.bincount(comp[sel], minlength=ncomp), 1)[:, None]
+    mid = np.column_stack([np.bincount(comp[sel], pu[sel, i], minlength=ncomp) for i in (0, 1)]) / count
+    out = mid[isl]
+    has = (par >= 0) & ~np.isnan(pu[np.maximum(par, 0), 0])
+    out[has] = pu[par[has]]
+    return out
+
+
+def _walls(pu: np.ndarray, comp: np.ndarray, lo: float, border: float) -> tuple[Territory, Territory]:
     """Where new models of each region may not go: near the other region's points (so the regions stay
-    apart as they grow), past the world's margin (so the world only grows right and down), and for the
-    undocumented region, left of where it reaches: it grows away from the lineage region, not around it
-    (new families and annexes need the room beside their region)."""
+    apart as they grow), past the world's margin (so the world only grows right and down), and across the
+    border: the undocumented region grows away from the lineage region, not around it, and the lineage
+    region keeps left of it (new families and annexes need the room beside their region)."""
     placed = ~np.isnan(pu[:, 0])
     lin, und = placed & (comp >= 0), placed & (comp < 0)
-    left = float(pu[und, 0].min()) if und.any() and lin.any() else -np.inf
-    return territory(pu[und], REGION_REACH, lo), territory(pu[lin], REGION_REACH, lo, left)
+    return (
+        territory(pu[und], REGION_REACH, lo, right=border - REGION_REACH),
+        territory(pu[lin], REGION_REACH, lo, left=border),
+    )
 
 
 def _boxes(pu: np.ndarray, comp: np.ndarray, anchor: np.ndarray) -> list[Box | None]:
@@ -254,23 +298,49 @@ def _clashes(xy: np.ndarray, lab: np.ndarray) -> np.ndarray:
 
 
 def _grow_discs(
-    frame: Frame, discs: Discs, pu: np.ndarray, label: np.ndarray, ncomp: int, other: Territory
+    frame: Frame,
+    discs: Discs,
+    pu: np.ndarray,
+    label: np.ndarray,
+    ncomp: int,
+    other: Territory,
+    border: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Group discs with survivors keep their points; new models take the innermost free slots around
-    the survivors' median. Returns which discs had survivors and their centres."""
+    the disc's centre (``_disc_centres``). Returns which discs had survivors and their centres."""
     nd = discs.codes.size
     nodes, disc = discs.nodes, discs.disc
     alive = frame.anchor[nodes]
     has = np.bincount(disc[alive], minlength=nd) > 0
-    centre = np.zeros((nd, 2))
-    for d in np.flatnonzero(has):
-        centre[d] = np.median(frame.prev[nodes[alive & (disc == d)]], axis=0)
+    centre = _disc_centres(frame.prev, nodes, disc, alive, discs.counts, max(border, frame.lo), frame.lo)
     new = ~alive & has[disc]  # nodes are already sorted by disc, then downloads
     if new.any():
         kept_count = np.bincount(disc[alive], minlength=nd)
         spacing, disc_label = np.full(nd, GROUP_SPACING), ncomp + np.arange(nd)
         _settle(nodes[new], centre, spacing, 0.5, pu, label, disc_label, other, disc[new], kept_count)
     return has, centre
+
+
+def _disc_centres(
+    prev: np.ndarray,
+    nodes: np.ndarray,
+    disc: np.ndarray,
+    alive: np.ndarray,
+    counts: np.ndarray,
+    left: float,
+    top: float,
+) -> np.ndarray:
+    """Where each group disc with survivors grows from: its survivors' median, moved right and down just
+    enough that the disc all its models need (GROUP_SPACING * sqrt(count)) stays right of ``left`` and
+    below ``top``. A disc against a wall then grows as a disc away from it (last week's disc inside this
+    week's, touching it where the wall is) instead of a disc cut flat by the wall."""
+    centre = np.zeros((counts.size, 2))
+    has = np.flatnonzero(np.bincount(disc[alive], minlength=counts.size))
+    for d in has:
+        centre[d] = np.median(prev[nodes[alive & (disc == d)]], axis=0)
+    need = GROUP_SPACING * np.sqrt(counts[has] + 0.5)
+    centre[has] = np.maximum(centre[has], np.column_stack([left + need, top + need]))
+    return centre
 
 
 def _place_new(
@@ -281,20 +351,33 @@ def _place_new(
     ncomp: int,
     boxes: list[Box | None],
     lo: float,
+    border: float,
 ) -> np.ndarray:
-    """Centres for brand-new islands (nearest the lineage region) and discs (nearest the other), in the
-    free space among the obstacles and each other; largest first."""
+    """Centres for brand-new islands (nearest the lineage region, left of the border) and discs (nearest
+    the other, right of it), in the free space among the obstacles and each other; largest first."""
     lin = np.zeros(todo.size, bool)
     lin[:ncomp] = True
     out = np.zeros((todo.size, 2))
-    for mine, box, other, side in ((lin, boxes[0], boxes[1], -1.0), (~lin, boxes[1], boxes[0], 1.0)):
+    sides = ((-np.inf, border - REGION_REACH), (border, np.inf))
+    for mine, box, other, side, x_range in (
+        (lin, boxes[0], boxes[1], -1.0, sides[0]),
+        (~lin, boxes[1], boxes[0], 1.0, sides[1]),
+    ):
         idx = np.flatnonzero(todo & mine)
         if idx.size == 0:
             continue
         idx = idx[np.lexsort((idx, -radii[idx]))]
         near, avoid = _target(box, other, side)
         out[idx] = place_free(
-            obst_c, obst_r, radii[idx], near, gap=0.0, avoid=avoid, lo=lo, max_cells=PLACE_CELLS
+            obst_c,
+            obst_r,
+            radii[idx],
+            near,
+            gap=0.0,
+            avoid=avoid,
+            lo=lo,
+            max_cells=PLACE_CELLS,
+            x_range=x_range,
         )
         obst_c, obst_r = np.concatenate([obst_c, out[idx]]), np.concatenate([obst_r, radii[idx]])
     return out[todo]

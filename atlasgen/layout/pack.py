@@ -180,17 +180,18 @@ def place_free(
     avoid: np.ndarray | None = None,
     lo: float = -np.inf,
     max_cells: int = 4_000_000,
+    x_range: tuple[float, float] = (-np.inf, np.inf),
 ) -> np.ndarray:
     """Centres for ``new_radii`` (sorted largest first) in the free space among existing circles, each as
     close to ``near`` as the room allows; cells inside the box ``avoid`` (x0, y0, x1, y1) are not used,
-    and no circle reaches below ``lo`` on x or y.
+    no circle reaches below ``lo`` on x or y, nor out of ``x_range`` on x (while room is found there).
     """
     new_radii = np.asarray(new_radii, dtype=np.float64)
     if new_radii.size == 0:
         return np.zeros((0, 2))
     room = 2.0 * math.sqrt(float(((2 * new_radii + 2 * gap) ** 2).sum())) + 2 * float(new_radii.max())
     for _ in range(4):  # walls (avoid, lo) can take most of the room: then look further out
-        out = _place_free(centres, radii, new_radii, near, gap, avoid, lo, max_cells, room)
+        out = _place_free(centres, radii, new_radii, near, gap, avoid, (lo, *x_range), max_cells, room)
         if not np.isnan(out[:, 0]).any():
             return out
         room *= 3.0
@@ -208,18 +209,21 @@ def _place_free(
     near: np.ndarray,
     gap: float,
     avoid: np.ndarray | None,
-    lo: float,
+    walls: tuple[float, float, float],
     max_cells: int,
     room: float,
 ) -> np.ndarray:
+    lo, left, right = walls
     lo_box = np.minimum((centres - radii[:, None]).min(0), near) - room if radii.size else near - room
     hi = np.maximum((centres + radii[:, None]).max(0), near) + room if radii.size else near + room
     lo_box = np.maximum(lo_box, lo - 1.0)
+    if left < right:  # no cells past the x range's walls (they would all be refused)
+        lo_box[0], hi[0] = max(lo_box[0], left - 1.0), max(min(hi[0], right + 1.0), lo_box[0])
     cs = max(float(np.sqrt(np.prod(hi - lo_box) / max_cells)), float(new_radii.min()) / 2.0, 1e-9)
     gx, gy = np.arange(lo_box[0], hi[0] + cs, cs), np.arange(lo_box[1], hi[1] + cs, cs)
     free = np.ones((gx.size, gy.size), dtype=bool)
     _rasterise(free, centres, radii, lo_box, cs)
-    clear = _clearance(free, gx, gy, cs, lo)
+    clear = _clearance(free, gx, gy, cs, walls)
     dist = np.hypot(gx[:, None] - near[0], gy[None, :] - near[1])
     if avoid is not None:
         inside = (gx[:, None] >= avoid[0]) & (gx[:, None] <= avoid[2])
@@ -229,12 +233,17 @@ def _place_free(
     return _greedy(clear.ravel(), order, gx, gy, cs, new_radii, gap)
 
 
-def _clearance(free: np.ndarray, gx: np.ndarray, gy: np.ndarray, cs: float, lo: float) -> np.ndarray:
-    """Per grid cell, the room to the nearest occupied cell (conservative by one cell) or to the wall
-    at ``lo``."""
+def _clearance(
+    free: np.ndarray, gx: np.ndarray, gy: np.ndarray, cs: float, walls: tuple[float, float, float]
+) -> np.ndarray:
+    """Per grid cell, the room to the nearest occupied cell (conservative by one cell) or to the walls:
+    ``lo`` on x and y, then the x range's ends."""
+    lo, left, right = walls
     clear = np.full(free.shape, np.inf) if free.all() else distance_transform_edt(free) * cs - cs
     if np.isfinite(lo):
         clear = np.minimum(clear, np.minimum(gx[:, None] - lo, gy[None, :] - lo))
+    if np.isfinite(left) or np.isfinite(right):
+        clear = np.minimum(clear, np.minimum(gx - left, right - gx)[:, None])
     return np.ascontiguousarray(clear, dtype=np.float64)
 
 
@@ -301,9 +310,11 @@ def place_near(
     *,
     lo: float = -np.inf,
     max_cells: int = 1_000_000,
+    x_range: tuple[float, float] = (-np.inf, np.inf),
 ) -> np.ndarray:
     """Centres for ``new_radii`` in the free space among existing circles, each as close to its own
-    point ``near[i]`` as the room allows (in the given order); no circle reaches below ``lo`` on x or y.
+    point ``near[i]`` as the room allows (in the given order); no circle reaches below ``lo`` on x or y,
+    nor out of ``x_range`` on x.
     """
     new_radii = np.asarray(new_radii, dtype=np.float64)
     if new_radii.size == 0:
@@ -324,7 +335,7 @@ def place_near(
     gx, gy = np.arange(low[0], high[0] + cs, cs), np.arange(low[1], high[1] + cs, cs)
     free = np.ones((gx.size, gy.size), dtype=bool)
     _rasterise(free, centres, radii, low, cs)
-    clear = _clearance(free, gx, gy, cs, lo)
+    clear = _clearance(free, gx, gy, cs, (lo, *x_range))
     out = _nearest_greedy(np.ascontiguousarray(clear), gx, gy, cs, new_radii, np.asarray(near, np.float64))
     lost = np.isnan(out[:, 0])  # only if the room estimate was wrong: stack them beyond the right edge
     if lost.any():

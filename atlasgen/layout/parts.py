@@ -60,13 +60,20 @@ def find_parts(comp: np.ndarray, alive: np.ndarray, old_family: np.ndarray) -> P
 
 
 def move_parts(
-    prev: np.ndarray, parts: Parts, fixed_c: np.ndarray, fixed_r: np.ndarray, gap: float, lo: float
+    prev: np.ndarray,
+    parts: Parts,
+    fixed_c: np.ndarray,
+    fixed_r: np.ndarray,
+    gap: float,
+    lo: float,
+    x_range: tuple[float, float] = (-np.inf, np.inf),
 ) -> np.ndarray:
     """Per-node translation taking each smaller part of a joined family into the free space nearest its
     largest part, rigidly (its models keep their shape). A part stays where it is when it is already
     beside the largest part, or when the nearest free space is no nearer to it (a dense map: moving
     would only scatter it); ``parts.moving`` is updated. ``fixed_c``/``fixed_r``: circles that must not
-    be covered besides the parts' own (group discs); nothing goes below ``lo`` on either axis.
+    be covered besides the parts' own (group discs); nothing goes below ``lo`` on either axis, nor out of
+    ``x_range`` on x (the lineage region's side of the border, regions.region_border).
     """
     delta = np.zeros_like(prev)
     if not parts.moving.any():
@@ -85,7 +92,12 @@ def move_parts(
     # every part's present place is taken this week (a part that does not move keeps it)
     held_c, held_r = cluster_circles(prev, parts.part, gap)
     placed = place_near(
-        np.concatenate([held_c, fixed_c]), np.concatenate([held_r, fixed_r]), radius[todo], target, lo=lo
+        np.concatenate([held_c, fixed_c]),
+        np.concatenate([held_r, fixed_r]),
+        radius[todo],
+        target,
+        lo=lo,
+        x_range=x_range,
     )
     nearer = np.hypot(*(placed - centre[h[todo]]).T) + radius[todo] < np.hypot(
         *(centre[todo] - centre[h[todo]]).T

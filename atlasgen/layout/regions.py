@@ -25,6 +25,7 @@ GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
 GROUP_SPACING = 0.5
 GROUP_GAP = 2.0  # room around a group disc, packing units: discs read as separate clusters
 REGION_GAP = 0.04  # gap between the two regions, as a share of the map's height
+REGION_REACH = 4.0  # packing units: what a build places keeps this far from the other region's points
 ASPECT_RANGE = (1 / 3, 3.0)  # no region thinner than this, however lopsided the split
 
 
@@ -110,43 +111,58 @@ def bbox(centres: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (centres - radii[:, None]).min(0), (centres + radii[:, None]).max(0)
 
 
+def region_border(pu: np.ndarray, comp: np.ndarray) -> float:
+    """The x where the undocumented region begins (its survivors' left edge; -inf unless both regions
+    have survivors). A fresh map puts that region right of the lineage region, and neither crosses it."""
+    placed = ~np.isnan(pu[:, 0])
+    lin, und = placed & (comp >= 0), placed & (comp < 0)
+    return float(pu[und, 0].min()) if und.any() and lin.any() else -np.inf
+
+
 @dataclass
 class Territory:
     """Cells of a grid (origin ``lo``, cell side ``cs``) that new slots may not use: within a reach of
-    the other region's points, and past the world's margin (``wall``: nothing below it on x or y) or
-    left of ``left``."""
+    the other region's points, and past the world's margin (``wall``: nothing below it on x or y), left
+    of ``left`` or right of ``right``."""
 
     lo: np.ndarray
     cs: float
     blocked: np.ndarray  # bool (nx, ny)
     wall: float
     left: float = -np.inf
+    right: float = np.inf
 
     def blocks(self, pos: np.ndarray) -> np.ndarray:
         ij = np.floor((pos - self.lo) / self.cs).astype(np.int64)
         inside = (
             (ij >= 0).all(axis=1) & (ij[:, 0] < self.blocked.shape[0]) & (ij[:, 1] < self.blocked.shape[1])
         )
-        out = (pos < self.wall).any(axis=1) | (pos[:, 0] < self.left)
+        out = (pos < self.wall).any(axis=1) | (pos[:, 0] < self.left) | (pos[:, 0] > self.right)
         out[inside] |= self.blocked[ij[inside, 0], ij[inside, 1]]
         return out
 
 
 def territory(
-    points: np.ndarray, reach: float, wall: float, left: float = -np.inf, cs: float = 0.5
+    points: np.ndarray,
+    reach: float,
+    wall: float,
+    left: float = -np.inf,
+    right: float = np.inf,
+    cs: float = 1.0,
 ) -> Territory:
-    """The cells within ``reach`` of ``points`` (and below ``wall``, left of ``left``) as a Territory."""
+    """The cells within ``reach`` of ``points`` (and below ``wall``, left of ``left``, right of ``right``)
+    as a Territory."""
     from scipy.ndimage import distance_transform_edt
 
     if points.shape[0] == 0:
-        return Territory(np.zeros(2), 1.0, np.zeros((0, 0), bool), wall, left)
+        return Territory(np.zeros(2), 1.0, np.zeros((0, 0), bool), wall, left, right)
     lo = points.min(0) - reach - cs
     shape = np.floor((points.max(0) + reach + cs - lo) / cs).astype(np.int64) + 1
     occupied = np.ones(tuple(shape), dtype=bool)
     ij = np.floor((points - lo) / cs).astype(np.int64)
     occupied[ij[:, 0], ij[:, 1]] = False
     near = distance_transform_edt(occupied) * cs <= reach + cs  # conservative by a cell
-    return Territory(lo, cs, near, wall, left)
+    return Territory(lo, cs, near, wall, left, right)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from the previous map (``_unit``), so positions are never rescaled. Then:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from atlasgen.layout.parts import (
     move_parts,
     part_circles,
 )
-from atlasgen.layout.regions import GROUP_GAP, GROUP_SPACING
+from atlasgen.layout.regions import GROUP_GAP, GROUP_SPACING, REGION_REACH, region_border
 from atlasgen.layout.world import ISLAND_GAP
 
 # ForceAtlas2 length units per packing unit: measured per island from its leaf discs (the innermost leaf
@@ -44,6 +45,7 @@ KAPPA = 1.0
 PHYLLOTAXIS_NN = 1.69
 UNIT_MIN_POINTS = 64
 UNIT_SAMPLE = 20_000
+SNAP_LOG2 = 0.1  # a measured unit within 7% of a power of two is taken as that power (``_snap``)
 SCALE_SLACK = 1.25  # an anchored island's scale stays within this factor of its density scale
 MIN_ITER_SHARE = 0.1  # an unchanged core still gets this share of max_iter to settle new masses
 
@@ -107,7 +109,8 @@ def build_frame(
     d_kept = np.where(anchor, d_of, -1)
     dc, dr = part_circles(pu, d_kept, int(disc.max(initial=-1)) + 1, GROUP_GAP)
     has = np.bincount(d_kept[d_kept >= 0], minlength=dr.size) > 0
-    pu += move_parts(pu, parts, dc[has], dr[has], ISLAND_GAP, margin / u)
+    border = region_border(np.where(anchor[:, None], pu, np.nan), comp)  # from the survivors' places
+    pu += move_parts(pu, parts, dc[has], dr[has], ISLAND_GAP, margin / u, (-np.inf, border - REGION_REACH))
     return Frame(u, pu, anchor, parts, margin / u)
 
 
@@ -121,13 +124,22 @@ def _unit(prev: np.ndarray, comp: np.ndarray, ncomp: int, cause: np.ndarray) -> 
     if und.size >= UNIT_MIN_POINTS:
         some = und[:: max(1, und.size // UNIT_SAMPLE)]  # a median needs no more
         dist, _ = cKDTree(prev[und]).query(prev[some], k=2)
-        return float(np.median(dist[:, 1])) / (PHYLLOTAXIS_NN * GROUP_SPACING)
+        return _snap(float(np.median(dist[:, 1])) / (PHYLLOTAXIS_NN * GROUP_SPACING))
     u_vals, weights = _unit_per_group(prev, comp, cause == KEPT, ncomp)
     if u_vals.size == 0:
         return None
     order = np.argsort(u_vals)
     cum = np.cumsum(weights[order])
-    return float(u_vals[order][np.searchsorted(cum, 0.5 * cum[-1])])
+    return _snap(float(u_vals[order][np.searchsorted(cum, 0.5 * cum[-1])]))
+
+
+def _snap(unit: float) -> float:
+    """A measured unit near a power of two is that power: every fresh map's unit is one (world.fresh_unit),
+    and a median measures it only to a few percent; the tiles' depth and detail follow it exactly."""
+    if not unit > 0:
+        return unit
+    power = round(math.log2(unit))
+    return float(2.0**power) if abs(math.log2(unit) - power) < SNAP_LOG2 else unit
 
 
 def _guess_families(prev: np.ndarray, comp: np.ndarray, alive: np.ndarray, und: np.ndarray) -> np.ndarray:
