@@ -114,7 +114,10 @@ def build_atlas(
         draft = _draft_stage(run, built, graph, work)
         options: dict[str, Any] = {"max_zoom": max_zoom, "layers": layers, "retina": retina, "world": world}
         options |= {"workers": workers, "dask_scheduler": dask_scheduler, "progress": progress}
-        tiles = _tiles_stage(run, graph, xy, seeds, since, work, budget_bytes=checked.budget_bytes, **options)
+        fans = layout_info.get("unit")  # the scale of the layout: long fans of lines are bundled at it
+        tiles = _tiles_stage(
+            run, graph, xy, seeds, since, work, fans, budget_bytes=checked.budget_bytes, **options
+        )
         report = _publish_stage(run, draft, tiles, checked.budget_bytes, work)
         outdir.swap_in(work, out)
     except BaseException:
@@ -230,9 +233,11 @@ def _draft_stage(run: Run, built: Any, graph: Any, work: Path) -> Any:
     return draft
 
 
-def _tiles_stage(run: Run, graph: Any, xy: Any, seeds: Any, since: Any, work: Path, **options: Any) -> Any:
+def _tiles_stage(
+    run: Run, graph: Any, xy: Any, seeds: Any, since: Any, work: Path, unit: Any, **options: Any
+) -> Any:
     """tiles: every layer's pyramid within what the rest of the site (all in ``work`` now) leaves of the
-    budget."""
+    budget; the edges layer with long fans of lines bundled (tiles/bundle.py) at the layout's ``unit``."""
     from atlasgen.publish.stage import entry_bytes
     from atlasgen.tiles.budget import tree_bytes
     from atlasgen.tiles.pyramid import render_layers
@@ -244,7 +249,7 @@ def _tiles_stage(run: Run, graph: Any, xy: Any, seeds: Any, since: Any, work: Pa
         with run.stage("tiles"):
             tiles = render_layers(
                 _points(graph.nodes, xy, seeds),
-                _segments(graph.edges, xy),
+                _segments(graph.edges, xy, unit),
                 work,
                 reserved_bytes=reserved,
                 since_date=since_date,
@@ -301,11 +306,14 @@ def _points(nodes: Any, xy: Any, seeds: Any = None) -> Any:
     return points_frame(nodes, xy, None if seeds is None else {"new": ~np.isfinite(seeds[:, 0])})
 
 
-def _segments(edges: Any, xy: Any) -> Any:
+def _segments(edges: Any, xy: Any, unit: Any) -> Any:
+    """The edges layer's lines, parent -> child, with long fans bundled (tiles/bundle.py)."""
     import pandas as pd
 
+    from atlasgen.tiles.bundle import bundle_fans, fan_reach
+
     src, dst = edges["source"].to_numpy(), edges["target"].to_numpy()
-    return pd.DataFrame(
+    segments = pd.DataFrame(
         {
             "x0": xy[src, 0],
             "y0": xy[src, 1],
@@ -314,3 +322,9 @@ def _segments(edges: Any, xy: Any) -> Any:
             "relation": edges["relation"].to_numpy(),
         }
     )
+    drawn, bundled = bundle_fans(segments, src, fan_reach(unit))
+    if bundled:
+        log.info(
+            "edges layer: %d of %d lines drawn in bundles (long fans from one parent)", bundled, len(src)
+        )
+    return drawn

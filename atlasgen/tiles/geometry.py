@@ -19,6 +19,8 @@ SPAN_QUANTILE = 0.99  # the densest 1 % of pixels saturate, so one hot spot does
 # A line piece's end on a tile's upper border is pulled this far inside the tile (pixel coordinates stay
 # below 2^18, where a double's resolution is ~6e-11, so the nudge is exact and never crosses a pixel).
 _INSIDE = 1e-7
+LONG_LINE_PX = 1024.0  # a line longer than this (4 tiles) at a level is drawn as two stubs (_stubs)
+STUB_PX = 256.0  # each stub's length: a tile
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,31 @@ def _crossings(a: FloatArray, b: FloatArray, tile_px: int) -> tuple[IntArray, Fl
     return seg, (border - a[seg]) / (b[seg] - a[seg])
 
 
+def _stubs(
+    ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray, code: npt.NDArray[np.int8]
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.int8]]:
+    """Pixel segments with each one longer than LONG_LINE_PX replaced by two stubs of STUB_PX, one from each
+    end towards the other. Zoomed in that far, a link whose ends are screens apart is a stripe across views
+    that show neither end; its stubs still show at each end that a link leaves, and which way (the lineage
+    panel and overlay draw it whole). The deepest levels then cost what the short links cost: on a map grown
+    for weeks, whose families grew into room far from their parents, the long links were most of them."""
+    length = np.hypot(bx - ax, by - ay)
+    long = length > LONG_LINE_PX
+    if not long.any():
+        return ax, ay, bx, by, code
+    f = STUB_PX / length[long]
+    dx, dy = (bx - ax)[long] * f, (by - ay)[long] * f
+    keep = ~long
+    a_x, a_y, b_x, b_y = ax[long], ay[long], bx[long], by[long]
+    return (
+        np.concatenate([ax[keep], a_x, b_x]),
+        np.concatenate([ay[keep], a_y, b_y]),
+        np.concatenate([bx[keep], a_x + dx, b_x - dx]),
+        np.concatenate([by[keep], a_y + dy, b_y - dy]),
+        np.concatenate([code[keep], code[long], code[long]]),
+    )
+
+
 def edge_pieces(
     x0: FloatArray,
     y0: FloatArray,
@@ -164,11 +191,13 @@ def edge_pieces(
     """Segments (world coordinates) -> pieces cut wherever they cross a tile border at this level.
 
     Cutting at borders fixed by the level (not by the blocks) is what lets every block, and a single render
-    of the whole level, rasterise a piece identically: see render._aggregate_edges.
+    of the whole level, rasterise a piece identically: see render._aggregate_edges. A segment longer than
+    LONG_LINE_PX at this level is drawn as two stubs, STUB_PX from each end towards the other (``_stubs``).
     """
+    x0, y0, x1, y1, code = _stubs(x0 * scale, y0 * scale, x1 * scale, y1 * scale, code)
     top = np.nextafter(float(size_px), 0.0)
-    ax, ay = np.clip(x0 * scale, 0, top), np.clip(y0 * scale, 0, top)
-    bx, by = np.clip(x1 * scale, 0, top), np.clip(y1 * scale, 0, top)
+    ax, ay = np.clip(x0, 0, top), np.clip(y0, 0, top)
+    bx, by = np.clip(x1, 0, top), np.clip(y1, 0, top)
     n = len(ax)
     sx, tx_ = _crossings(ax, bx, tile_px)
     sy, ty_ = _crossings(ay, by, tile_px)
