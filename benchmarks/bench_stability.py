@@ -3,6 +3,7 @@
 
     nice .venv/bin/python benchmarks/bench_stability.py weeks [--weeks 12] [--json OUT]
     nice .venv/bin/python benchmarks/bench_stability.py holdback [--json OUT]
+    nice .venv/bin/python benchmarks/bench_stability.py builds [--weeks 12] [--json OUT] [--keep DIR]
 
 ``weeks``: ../shared/data/msc-weekly (benchmarks/msc_weeks.py): week 1 laid out fresh, then each week on the
 one before, exactly as ``atlasgen build --previous`` does it (the graph stage, then the layout with the
@@ -14,6 +15,12 @@ Each week is also laid out fresh, for the time and drift comparison. Tiles, inde
 the old snapshot lacks 1,200 of its models (new since) and 1,200 of its links between models both
 snapshots have (links that join families), and has 270 models the new one lacks (deleted since).
 
+``builds``: the whole ``atlasgen build`` of the last week, fresh and with ``--previous`` the week before
+(chained as in ``weeks``), one after the other in one run: wall time, stage times, tile depth, tiles and
+bytes per layer, and the ratio ``--previous`` / fresh (the issue's target: <= 1.1). A build with
+``--previous`` also renders the ``new`` overlay (models added since), which a fresh build has no reason to:
+it is rendered again alone and timed, for the ratio of the same work.
+
 Per step: models, links, families joined, parts moved, survivors' displacement by cause (share of the
 map's extent: median, p95, p99, max), drift against the fresh packing, world size, layout seconds.
 """
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -129,6 +137,73 @@ def holdback(work: Path, seed: int = 13) -> Iterator[tuple[str, Path, Path]]:
         yield f"hf-snapshot {name}", e_path, n_path
 
 
+def whole_build(edges: Path, nodes: Path, out: Path, previous: Path | None) -> dict[str, Any]:
+    """``atlasgen build`` in a subprocess, as a publisher runs it; its wall time and what report.json says."""
+    cmd = [sys.executable, "-m", "atlasgen", "build", str(edges), "--nodes", str(nodes), "--out", str(out)]
+    cmd += ["--quiet", "--backend", "cpu"] + (["--previous", str(previous)] if previous else [])
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - t
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    atlas = json.loads((out / "atlas.json").read_text(encoding="utf-8"))
+    layers = {
+        e["id"]: {"zooms": f"{e['min_zoom']}-{e['max_zoom']}", "tiles": e["tiles"], "bytes": e["bytes"]}
+        for e in atlas["layers"]
+    }
+    return {
+        "wall_s": round(wall, 1),
+        "stages_s": report["timings_s"],
+        "world": report["layout"]["world"],
+        "unit": report["layout"].get("unit"),
+        "layers": layers,
+    }
+
+
+def builds(work: Path, n: int, keep: Path | None = None) -> dict[str, Any]:
+    """Chain the layouts to week n - 1, then build week n whole, fresh and on week n - 1 (into ``keep``, to
+    look at, when given)."""
+    steps = list(weeks(work, n))
+    *before, (name, edges, nodes) = steps
+    chain(iter(before), work, fresh=False)
+    previous = work / f"{len(before) - 1:02d}"
+    out: dict[str, Any] = {"step": name}
+    sites = keep or work
+    for kind, prev in (("fresh", None), ("previous", previous)):
+        out[kind] = whole_build(edges, nodes, sites / f"site-{kind}", prev)
+        print(f"{name} {kind}: {json.dumps(out[kind])}", flush=True)
+    out["new_layer_s"] = new_layer_seconds(edges, nodes, previous, sites / "site-previous")
+    out["ratio"] = round(out["previous"]["wall_s"] / out["fresh"]["wall_s"], 2)
+    same = out["previous"]["wall_s"] - out["new_layer_s"]
+    out["ratio_same_layers"] = round(same / out["fresh"]["wall_s"], 2)
+    tiles = [out[k]["stages_s"].get("tiles", 0.0) for k in ("previous", "fresh")]
+    out["ratio_tiles"] = round(tiles[0] / tiles[1], 2) if tiles[1] else None
+    print(
+        f"{name}: --previous / fresh = {out['ratio']:.2f} (whole build), {out['ratio_tiles']} (tiles); the "
+        f"new overlay, which only --previous draws, took {out['new_layer_s']} s: without it "
+        f"{out['ratio_same_layers']:.2f}"
+    )
+    return out
+
+
+def new_layer_seconds(edges: Path, nodes: Path, previous: Path, site: Path) -> float:
+    """The ``new`` overlay rendered alone as the --previous build rendered it (same points, depth, world)."""
+    from atlasgen.artifacts import read_positions, read_previous
+    from atlasgen.tiles.pyramid import render_layers
+    from atlasgen.tiles.table import points_frame
+
+    g = graph(edges, nodes)
+    xy = read_positions(site).set_index("id").reindex(g.nodes["id"])[["x", "y"]].to_numpy()
+    seeds, _ = read_previous(previous, g.nodes["id"])
+    atlas = json.loads((site / "atlas.json").read_text(encoding="utf-8"))
+    depth = max(e["max_zoom"] for e in atlas["layers"])
+    points = points_frame(g.nodes, xy, {"new": ~np.isfinite(seeds[:, 0])})
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        render_layers(points, None, Path(tmp), max_zoom=depth, layers=("new",), world=atlas["world"]["size"],
+                      progress=False)  # fmt: skip
+        return round(time.perf_counter() - t, 1)
+
+
 def line(row: dict[str, Any]) -> str:
     head = f"{row['step']}: {row['models']:,} models, {row['links']:,} links, world {row['world']}"
     if "stability" not in row:
@@ -152,15 +227,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("weeks", "holdback"))
+    parser.add_argument("what", choices=("weeks", "holdback", "builds"))
     parser.add_argument("--weeks", type=int, default=12)
     parser.add_argument("--no-fresh", action="store_true", help="skip the fresh layout of each step")
     parser.add_argument("--json", type=Path, help="write the rows here")
+    parser.add_argument("--keep", type=Path, help="builds: build the two sites here (to look at them)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        steps = weeks(work, args.weeks) if args.what == "weeks" else holdback(work)
-        rows = chain(steps, work, not args.no_fresh)
+        if args.what == "builds":
+            rows: Any = builds(work, args.weeks, args.keep)
+        else:
+            steps = weeks(work, args.weeks) if args.what == "weeks" else holdback(work)
+            rows = chain(steps, work, not args.no_fresh)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
 
