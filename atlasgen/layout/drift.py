@@ -12,9 +12,12 @@ packing units:
   one of them placed or moved by this build; ``kept_contacts``: such pairs of points that both stayed
   where they were (the pieces of a family that split, which keep their places side by side).
 
-``scale_vs_fresh`` (set by the layout): world units per packing unit of this map over a fresh one's. A map
-that keeps last week's scale while the Hub grows gets larger in world units than a fresh map of the same
-snapshot (it never shrinks), and the tiles it needs for the same detail grow with the square of this.
+``scale_vs_fresh`` (set by the layout): world units per packing unit of this map over those at which a
+fresh packing of the same snapshot fills a quarter of the world's side (a fresh map's own: 0.5-1, as its
+unit is the power of two at or below). A map that keeps last week's scale while the Hub grows gets larger
+in world units than a fresh map (it never shrinks): past 2 it no longer fits the world square it started
+in, and its growth (families' annexes, new families at its edge) is far from where it started. The tiles
+do not grow with it: their depth follows the scale (tiles.pyramid.zoom_for_unit).
 
 ``rebuild_advised`` is True when the map keeps less than ``REBUILD_BELOW`` of a fresh map's density, has
 overlaps, or is over ``REBUILD_SCALE`` times a fresh map's scale: then a publisher should build once
