@@ -2,6 +2,9 @@
 """Screenshot a built atlas in Debian's chromium (Playwright), for the README and for looking at the map.
 
 .venv/bin/python scripts/screenshot.py build/atlas docs/img/viewer-first-view.png --zoom 1 --search 'qwen2.5 7b instruct'
+.venv/bin/python scripts/screenshot.py build/atlas docs/img/viewer-first-view.png      # the README's images
+.venv/bin/python scripts/screenshot.py build/atlas docs/img/viewer-closeup.png \
+    --hash '#m=meta-llama/Llama-3.1-8B-Instruct&z=11&x=126.8785&y=122.6063'
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         page.goto(url)
-        page.wait_for_selector("img.leaflet-tile-loaded")
+        # the tiles, or past their deepest zoom the close-up's names
+        page.wait_for_selector("img.leaflet-tile-loaded, .atlas-label-text", state="attached")
         for _ in range(args.zoom or 0):
             page.locator(".leaflet-control-zoom-in").click()
             page.wait_for_timeout(400)
