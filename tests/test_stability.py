@@ -272,3 +272,28 @@ def test_depth_follows_the_scale_whatever_the_world(chain: list[dict[str, Any]])
         assert 2.0 ** zoom_for_unit(unit) * unit == UNIT_PX  # px per packing unit at the deepest zoom
     with pytest.raises(ValueError, match="unit"):
         zoom_for_unit(0.0)
+
+
+def test_without_undocumented_models_families_still_grow_in_place() -> None:
+    """A map of families only (a --focus build, a snapshot of linked models): there is no border between
+    regions, so nothing walls the families in; a surviving parent's new children take slots in its disc
+    (a few packing units away), not annexes in the free space off the map's edge."""
+    out: list[dict[str, Any]] = []
+    for ids, src, dst in _weeks()[:2]:
+        linked = np.unique(np.r_[src, dst])
+        index = np.full(len(ids), -1)
+        index[linked] = np.arange(linked.size)
+        ids, src, dst = [ids[i] for i in linked], index[src], index[dst]
+        kw: dict[str, Any] = {}
+        if out:
+            kw["previous"] = out[-1]["pos"].reindex(ids).to_numpy(float)
+            kw["previous_family"] = out[-1]["fam"].reindex(ids).fillna(-1).to_numpy(np.int64)
+        xy, info = layout_atlas(len(ids), src, dst, backend="cpu", max_iter=60, progress=False, **kw)
+        out.append(
+            {"pos": pd.DataFrame(xy, index=ids), "fam": pd.Series(_families(len(ids), src, dst), index=ids)}
+        )
+    prev = kw["previous"]
+    grown = ~np.isfinite(prev[dst, 0]) & np.isfinite(prev[src, 0])  # new children of survivors
+    far = np.hypot(*(xy[src[grown]] - xy[dst[grown]]).T) / info["unit"]
+    assert grown.sum() > 100 and np.median(far) < 5.0, np.median(far)  # annexed, they were ~15 away
+    assert info["drift"]["now"]["overlaps"] == 0

@@ -31,11 +31,12 @@ from atlasgen.layout.regions import (
     REGION_REACH,
     Blockers,
     Discs,
+    Sides,
     Territory,
     disc_radii,
     fill_slots,
     phyllotaxis,
-    region_border,
+    region_sides,
     territory,
 )
 from atlasgen.layout.stable import Frame, align
@@ -70,11 +71,11 @@ def compose_stable(
     label[discs.nodes] = ncomp + discs.disc
     pu = np.full((n, 2), np.nan)
     pu[frame.anchor] = frame.prev[frame.anchor]
-    border = region_border(pu, comp)
-    lin_box, und_box = _walls(pu, comp, frame.lo, border)
+    sides = region_sides(pu, comp)
+    lin_box, und_box = _walls(pu, comp, frame.lo, sides)
     anchored, step, wish = _align_new_cores(frame, fa2_xy, sigma, spacing, comp, ncomp, leaf)
     _grow_islands(frame, pu, label, anchored, step, wish, comp, leaf, parent, key, lin_box)
-    d_anch, d_centre = _grow_discs(frame, discs, pu, label, ncomp, und_box, border)
+    d_anch, d_centre = _grow_discs(frame, discs, pu, label, ncomp, und_box, sides[1][0])
 
     # obstacles for what goes into free space: the circles of clusters of islands with survivors, each point
     # of the group discs (a disc grown for months is no circle)
@@ -84,8 +85,7 @@ def compose_stable(
     obst_r = np.concatenate([isl_r, np.full(und_pts.size, GROUP_GAP)])
     over = np.flatnonzero(np.isnan(pu[:, 0]) & (comp >= 0) & anchored[np.maximum(comp, 0)])
     if over.size:
-        walls = (-np.inf, border - REGION_REACH)
-        ann_c, ann_r = _annexes(over, pu, comp, parent, key, step, obst_c, obst_r, frame.lo, walls)
+        ann_c, ann_r = _annexes(over, pu, comp, parent, key, step, obst_c, obst_r, frame.lo, sides[0])
         obst_c, obst_r = np.concatenate([obst_c, ann_c]), np.concatenate([obst_r, ann_r])
     lineage = np.flatnonzero(comp >= 0)
     new_isl = ~anchored
@@ -98,7 +98,7 @@ def compose_stable(
     todo = np.concatenate([new_isl, ~d_anch])
     centres = np.concatenate([np.zeros((ncomp, 2)), d_centre])
     boxes = _boxes(pu, comp, frame.anchor)
-    centres[todo] = _place_new(obst_c, obst_r, radii, todo, ncomp, boxes, frame.lo, border)
+    centres[todo] = _place_new(obst_c, obst_r, radii, todo, ncomp, boxes, frame.lo, sides)
     pu[~frame.anchor] += np.where(todo[label], 1.0, 0.0)[~frame.anchor, None] * centres[label[~frame.anchor]]
     return pu * frame.u, centres[ncomp:] * frame.u
 
@@ -165,7 +165,7 @@ def _near_parent(pu: np.ndarray, comp: np.ndarray, par: np.ndarray, isl: np.ndar
     return out
 
 
-def _walls(pu: np.ndarray, comp: np.ndarray, lo: float, border: float) -> tuple[Territory, Territory]:
+def _walls(pu: np.ndarray, comp: np.ndarray, lo: float, sides: Sides) -> tuple[Territory, Territory]:
     """Where new models of each region may not go: near the other region's points (so the regions stay
     apart as they grow), past the world's margin (so the world only grows right and down), and across the
     border: the undocumented region grows away from the lineage region, not around it, and the lineage
@@ -173,8 +173,8 @@ def _walls(pu: np.ndarray, comp: np.ndarray, lo: float, border: float) -> tuple[
     placed = ~np.isnan(pu[:, 0])
     lin, und = placed & (comp >= 0), placed & (comp < 0)
     return (
-        territory(pu[und], REGION_REACH, lo, right=border - REGION_REACH),
-        territory(pu[lin], REGION_REACH, lo, left=border),
+        territory(pu[und], REGION_REACH, lo, right=sides[0][1]),
+        territory(pu[lin], REGION_REACH, lo, left=sides[1][0]),
     )
 
 
@@ -304,7 +304,7 @@ def _grow_discs(
     label: np.ndarray,
     ncomp: int,
     other: Territory,
-    border: float,
+    left: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Group discs with survivors keep their points; new models take the innermost free slots around
     the disc's centre (``_disc_centres``). Returns which discs had survivors and their centres."""
@@ -312,7 +312,7 @@ def _grow_discs(
     nodes, disc = discs.nodes, discs.disc
     alive = frame.anchor[nodes]
     has = np.bincount(disc[alive], minlength=nd) > 0
-    centre = _disc_centres(frame.prev, nodes, disc, alive, discs.counts, max(border, frame.lo), frame.lo)
+    centre = _disc_centres(frame.prev, nodes, disc, alive, discs.counts, max(left, frame.lo), frame.lo)
     new = ~alive & has[disc]  # nodes are already sorted by disc, then downloads
     if new.any():
         kept_count = np.bincount(disc[alive], minlength=nd)
@@ -351,14 +351,13 @@ def _place_new(
     ncomp: int,
     boxes: list[Box | None],
     lo: float,
-    border: float,
+    sides: Sides,
 ) -> np.ndarray:
     """Centres for brand-new islands (nearest the lineage region, left of the border) and discs (nearest
     the other, right of it), in the free space among the obstacles and each other; largest first."""
     lin = np.zeros(todo.size, bool)
     lin[:ncomp] = True
     out = np.zeros((todo.size, 2))
-    sides = ((-np.inf, border - REGION_REACH), (border, np.inf))
     for mine, box, other, side, x_range in (
         (lin, boxes[0], boxes[1], -1.0, sides[0]),
         (~lin, boxes[1], boxes[0], 1.0, sides[1]),

@@ -111,12 +111,20 @@ def bbox(centres: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (centres - radii[:, None]).min(0), (centres + radii[:, None]).max(0)
 
 
-def region_border(pu: np.ndarray, comp: np.ndarray) -> float:
-    """The x where the undocumented region begins (its survivors' left edge; -inf unless both regions
-    have survivors). A fresh map puts that region right of the lineage region, and neither crosses it."""
+Sides = tuple[tuple[float, float], tuple[float, float]]
+
+
+def region_sides(pu: np.ndarray, comp: np.ndarray) -> Sides:
+    """The x ranges where what a build places may go: (lineage region's, undocumented region's). A fresh map
+    puts the undocumented region right of the lineage region; its survivors' left edge is the border:
+    nothing undocumented goes left of it, nothing of the lineage region within REGION_REACH of it.
+    Unbounded unless both regions have survivors (``pu`` NaN: not placed; ``comp`` < 0: undocumented)."""
     placed = ~np.isnan(pu[:, 0])
     lin, und = placed & (comp >= 0), placed & (comp < 0)
-    return float(pu[und, 0].min()) if und.any() and lin.any() else -np.inf
+    if not (und.any() and lin.any()):
+        return (-np.inf, np.inf), (-np.inf, np.inf)
+    border = float(pu[und, 0].min())
+    return (-np.inf, border - REGION_REACH), (border, np.inf)
 
 
 @dataclass

@@ -34,7 +34,7 @@ from atlasgen.layout.parts import (
     move_parts,
     part_circles,
 )
-from atlasgen.layout.regions import GROUP_GAP, GROUP_SPACING, REGION_REACH, region_border
+from atlasgen.layout.regions import GROUP_GAP, GROUP_SPACING, region_sides
 from atlasgen.layout.world import ISLAND_GAP
 
 # ForceAtlas2 length units per packing unit: measured per island from its leaf discs (the innermost leaf
@@ -109,8 +109,8 @@ def build_frame(
     d_kept = np.where(anchor, d_of, -1)
     dc, dr = part_circles(pu, d_kept, int(disc.max(initial=-1)) + 1, GROUP_GAP)
     has = np.bincount(d_kept[d_kept >= 0], minlength=dr.size) > 0
-    border = region_border(np.where(anchor[:, None], pu, np.nan), comp)  # from the survivors' places
-    pu += move_parts(pu, parts, dc[has], dr[has], ISLAND_GAP, margin / u, (-np.inf, border - REGION_REACH))
+    lineage_side = region_sides(np.where(anchor[:, None], pu, np.nan), comp)[0]  # the survivors' places
+    pu += move_parts(pu, parts, dc[has], dr[has], ISLAND_GAP, margin / u, lineage_side)
     return Frame(u, pu, anchor, parts, margin / u)
 
 
