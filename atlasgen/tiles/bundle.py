@@ -3,8 +3,9 @@
 A family that outgrows its room on a map built on last week's grows into free space beside its neighbours
 (layout/compose.py's annexes), which in a packed map can be far from the parent: a base model with
 thousands of new fine-tunes then fans out thousands of lines across the map. Drawn one by one they hide
-what is under them and cost most of the edges layer (on the real week 12 built on week 11: 25,000 lines
-over 50 packing units long, 6x the pixels and 3x the render time of a fresh map's lines). Drawn as a
+what is under them and cost most of the edges layer (on the real week 12 built on week 11: 27,000 lines
+over 32 packing units long against a fresh map's 8,700, 6x the length and ~3x the render time of a fresh
+map's lines). Drawn as a
 bundle they read as what they are: one line from the parent to where its children sit, and short spokes
 from there to each child.
 
