@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 
 from atlasgen.tiles.bundle import MIN_FAN, bundle_fans, fan_reach
-from atlasgen.tiles.geometry import LONG_LINE_PX, STUB_PX, edge_pieces
+from atlasgen.tiles.geometry import LONG_LINE_TILES, STUB_TILES, edge_pieces
+
+LONG_LINE_PX, STUB_PX = 256 * LONG_LINE_TILES, 256 * STUB_TILES
 
 
 def _segments(
@@ -99,3 +101,8 @@ def test_a_line_longer_than_a_few_tiles_is_drawn_as_stubs_at_both_ends() -> None
     deep = edge_pieces(*world, np.array([1], np.int8), scale=4096.0, size_px=65536, tile_px=256)
     assert np.isclose(np.abs(near.x1 - near.x0).sum(), 256.0, atol=1e-3)
     assert np.isclose(np.abs(deep.x1 - deep.x0).sum(), 2 * STUB_PX, atol=1e-3)
+    # a @2x pyramid (512-px tiles, twice the pixels per world unit) draws the same: whole, and stubs
+    near2 = edge_pieces(*world, np.array([1], np.int8), scale=512.0, size_px=8192, tile_px=512)
+    deep2 = edge_pieces(*world, np.array([1], np.int8), scale=8192.0, size_px=131072, tile_px=512)
+    assert np.isclose(np.abs(near2.x1 - near2.x0).sum(), 512.0, atol=1e-3)
+    assert np.isclose(np.abs(deep2.x1 - deep2.x0).sum(), 4 * STUB_PX, atol=1e-3)

@@ -10,7 +10,7 @@ Boxes shrink in world units as the zoom grows, so a pair that is clear at zoom z
 above it: each label's ``min_zoom`` is the first zoom clear of every label placed before it, and no sooner
 than ``z0 + log2(1 + i / per_zoom)`` for the ``i``-th candidate, so the first views show the best known names.
 ``z0`` is the zoom at which the whole map is about one 256-px tile across (``map_zoom``): a map drawn small in
-its world square (a fresh map fills at most half of it, layout/world.py) is first seen at a deeper zoom.
+its world square (a fresh map fills at most a quarter of its side, layout/world.py) is first seen deeper.
 At most ``per_zoom`` labels start at each zoom, so the file stays a few tens of KB at any Hub size.
 """
 

@@ -19,8 +19,8 @@ SPAN_QUANTILE = 0.99  # the densest 1 % of pixels saturate, so one hot spot does
 # A line piece's end on a tile's upper border is pulled this far inside the tile (pixel coordinates stay
 # below 2^18, where a double's resolution is ~6e-11, so the nudge is exact and never crosses a pixel).
 _INSIDE = 1e-7
-LONG_LINE_PX = 1024.0  # a line longer than this (4 tiles) at a level is drawn as two stubs (_stubs)
-STUB_PX = 256.0  # each stub's length: a tile
+LONG_LINE_TILES = 4.0  # a line longer than this many tiles at a level is drawn as two stubs (_stubs)
+STUB_TILES = 1.0  # each stub's length, in tiles
 
 
 @dataclass(frozen=True)
@@ -154,18 +154,23 @@ def _crossings(a: FloatArray, b: FloatArray, tile_px: int) -> tuple[IntArray, Fl
 
 
 def _stubs(
-    ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray, code: npt.NDArray[np.int8]
+    ax: FloatArray,
+    ay: FloatArray,
+    bx: FloatArray,
+    by: FloatArray,
+    code: npt.NDArray[np.int8],
+    tile_px: int,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.int8]]:
-    """Pixel segments with each one longer than LONG_LINE_PX replaced by two stubs of STUB_PX, one from each
-    end towards the other. Zoomed in that far, a link whose ends are screens apart is a stripe across views
+    """Pixel segments with each one longer than LONG_LINE_TILES tiles replaced by two stubs of STUB_TILES, one
+    from each end towards the other (in tiles, so a @2x pyramid draws what the 1x one does). Zoomed in that far, a link whose ends are screens apart is a stripe across views
     that show neither end; its stubs still show at each end that a link leaves, and which way (the lineage
     panel and overlay draw it whole). The deepest levels then cost what the short links cost: on a map grown
     for weeks, whose families grew into room far from their parents, the long links were most of them."""
     length = np.hypot(bx - ax, by - ay)
-    long = length > LONG_LINE_PX
+    long = length > LONG_LINE_TILES * tile_px
     if not long.any():
         return ax, ay, bx, by, code
-    f = STUB_PX / length[long]
+    f = STUB_TILES * tile_px / length[long]
     dx, dy = (bx - ax)[long] * f, (by - ay)[long] * f
     keep = ~long
     a_x, a_y, b_x, b_y = ax[long], ay[long], bx[long], by[long]
@@ -192,9 +197,9 @@ def edge_pieces(
 
     Cutting at borders fixed by the level (not by the blocks) is what lets every block, and a single render
     of the whole level, rasterise a piece identically: see render._aggregate_edges. A segment longer than
-    LONG_LINE_PX at this level is drawn as two stubs, STUB_PX from each end towards the other (``_stubs``).
+    LONG_LINE_TILES tiles at this level is drawn as two stubs of STUB_TILES from its ends (``_stubs``).
     """
-    x0, y0, x1, y1, code = _stubs(x0 * scale, y0 * scale, x1 * scale, y1 * scale, code)
+    x0, y0, x1, y1, code = _stubs(x0 * scale, y0 * scale, x1 * scale, y1 * scale, code, tile_px)
     top = np.nextafter(float(size_px), 0.0)
     ax, ay = np.clip(x0, 0, top), np.clip(y0, 0, top)
     bx, by = np.clip(x1, 0, top), np.clip(y1, 0, top)
