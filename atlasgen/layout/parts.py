@@ -73,7 +73,7 @@ def move_parts(
     beside the largest part, or when the nearest free space is no nearer to it (a dense map: moving
     would only scatter it); ``parts.moving`` is updated. ``fixed_c``/``fixed_r``: circles that must not
     be covered besides the parts' own (group discs); nothing goes below ``lo`` on either axis, nor out of
-    ``x_range`` on x (the lineage region's side of the border, regions.region_border).
+    ``x_range`` on x (the lineage region's side of the border, regions.region_sides).
     """
     delta = np.zeros_like(prev)
     if not parts.moving.any():
