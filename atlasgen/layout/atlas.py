@@ -40,6 +40,7 @@ from atlasgen.layout.params import ForceAtlas2Params, LayoutParameterError, chec
 from atlasgen.layout.regions import (
     Discs,
     arrange,
+    bbox,
     check_groups,
     describe,
     disc_radii,
@@ -349,8 +350,7 @@ def _compose(
     pu, centres, radii, und_c = _pack_fresh(fa2_xy, sigma, mid, comp, ncomp, lineage, discs)
     if radii.size == 0:
         return pu, und_c, 1.0
-    lo = (centres - radii[:, None]).min(axis=0)
-    hi = (centres + radii[:, None]).max(axis=0)
+    lo, hi = bbox(centres, radii)
     scale = fresh_unit(_span(centres, radii))
     shift = 0.5 * WORLD - 0.5 * (lo + hi) * scale
     return pu * scale + shift, und_c * scale + shift, scale
@@ -358,9 +358,8 @@ def _compose(
 
 def _span(centres: np.ndarray, radii: np.ndarray) -> float:
     """The packing's side in packing units (its bounding box's larger side); 0 for no circles."""
-    if radii.size == 0:
-        return 0.0
-    return float(((centres + radii[:, None]).max(axis=0) - (centres - radii[:, None]).min(axis=0)).max())
+    lo, hi = bbox(centres, radii)
+    return float((hi - lo).max())
 
 
 def _fill_scale(centres: np.ndarray, radii: np.ndarray) -> float:
